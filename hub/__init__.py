@@ -1,0 +1,1 @@
+"""The hub: one GraphQL view over the ministry's and the city's social-welfare databases."""

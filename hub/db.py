@@ -1,0 +1,64 @@
+"""Database engines: one async engine per database, chosen by SQLAlchemy URL (SQLite, PostgreSQL, MariaDB/MySQL)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# The async driver used when a URL names only the database kind.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mariadb+asyncmy",
+}
+
+
+def async_url(url: str) -> sa.URL:
+    """The URL with an async driver: 'postgresql://...' becomes 'postgresql+asyncpg://...'."""
+    parsed = make_url(url)
+    if "+" not in parsed.drivername:
+        driver = _ASYNC_DRIVERS.get(parsed.drivername)
+        if driver is None:
+            raise ValueError(f"unsupported database kind {parsed.drivername!r}")
+        parsed = parsed.set(drivername=driver)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        query = dict(parsed.query)
+        query.setdefault("charset", "utf8mb4")
+        parsed = parsed.set(query=query)
+    return parsed
+
+
+def engine_kind(engine: AsyncEngine) -> str:
+    """'sqlite', 'postgresql' or 'mysql' (MariaDB reports as mysql)."""
+    name = engine.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    parsed = async_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict = {"pool_pre_ping": backend != "sqlite"}
+    if backend == "sqlite":
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
+            cursor = dbapi_connection.cursor()
+            # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **kwargs
+    )
+
+
+def safe_url(url: str) -> str:
+    """A URL fit for logs and errors: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""The city's database (BMA; Bangkok only, legacy conventions)."""

@@ -1,0 +1,1 @@
+"""The ministry's database (MSDHS; national data, tidy conventions)."""

@@ -1,0 +1,1 @@
+"""The hub's own store: what the hub keeps about itself (seed runs now; clients, keys, audit later)."""
