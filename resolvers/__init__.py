@@ -1,0 +1,1 @@
+"""Resolvers: read the request context, call the sources, return schema types. No HTTP here."""

@@ -1,0 +1,1 @@
+"""The hub's GraphQL schema: strawberry types only; the resolvers live in resolvers/."""

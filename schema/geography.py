@@ -1,0 +1,40 @@
+"""Provinces, districts and subdistricts, keyed by DOPA codes."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import geography as resolve
+
+
+@strawberry.type(description="A subdistrict (tambon, or khwaeng in Bangkok), keyed by its 6-digit DOPA code.")
+class Subdistrict:
+    code: str = strawberry.field(description='DOPA subdistrict code, e.g. "100101".')
+    name_th: str = strawberry.field(description="Official Thai name.")
+    name_en: str = strawberry.field(description="Official English name.")
+    district_code: str = strawberry.field(description="DOPA code of the district it lies in.")
+    postal_codes: list[str] = strawberry.field(description="Postal codes used in the subdistrict.")
+
+
+@strawberry.type(description='A province (changwat), keyed by its 2-digit DOPA code; Bangkok is "10".')
+class Province:
+    code: str = strawberry.field(description='DOPA province code, e.g. "10".')
+    name_th: str = strawberry.field(description="Official Thai name.")
+    name_en: str = strawberry.field(description="Official English name.")
+    districts: list[District] = strawberry.field(
+        resolver=resolve.districts_of, description="The districts of the province, by code."
+    )
+
+
+@strawberry.type(description="A district (amphoe, or khet in Bangkok), keyed by its 4-digit DOPA code.")
+class District:
+    code: str = strawberry.field(description='DOPA district code, e.g. "1001" for Phra Nakhon.')
+    name_th: str = strawberry.field(description="Official Thai name.")
+    name_en: str = strawberry.field(description="Official English name (DOPA spelling, not always RTGS).")
+    province_code: str = strawberry.field(description="DOPA code of the province it lies in.")
+    province: Province = strawberry.field(
+        resolver=resolve.province_of, description="The province the district lies in."
+    )
+    subdistricts: list[Subdistrict] = strawberry.field(
+        resolver=resolve.subdistricts_of, description="The district's current subdistricts, by code."
+    )
