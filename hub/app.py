@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from hub.auth import server as oauth
+from hub.auth.resource import Authenticator
+from hub.auth.tokens import TokenRejected
 from hub.config import Environment, Settings
 from hub.context import Context
 from hub.databases import Databases
 from schema.root import build_schema
 
+log = logging.getLogger("hub.app")
+
+
+def _unauthenticated(reason: str, *, token_present: bool) -> Response:
+    # RFC 6750: no error code when no credentials were sent; invalid_token when they were bad.
+    challenge = 'Bearer realm="hub"'
+    if token_present:
+        challenge += ', error="invalid_token"'
+    body = {
+        "errors": [
+            {
+                "message": "a valid bearer token is required" if not token_present else "the bearer token is not valid",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ]
+    }
+    log.info("unauthenticated request: %s", reason)
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
+
 
 class HubGraphQL(GraphQL):
-    """GraphQL over HTTP, with the hub's typed context built per request."""
+    """GraphQL over HTTP: every operation needs a valid bearer token; the context is typed and per request."""
 
     def __init__(self, schema, settings: Settings) -> None:
         production = settings.env is Environment.PRODUCTION
@@ -26,11 +50,42 @@ class HubGraphQL(GraphQL):
             schema,
             graphql_ide=None if production else "graphiql",
             allow_queries_via_get=not production,
+            subscription_protocols=(),
         )
         self.settings = settings
 
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            # No subscriptions: websocket upgrades are closed at once.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        request = Request(scope, receive)
+        wants_ide = (
+            request.method == "GET"
+            and self.graphql_ide is not None
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+        if not wants_ide:
+            authorization = request.headers.get("authorization")
+            try:
+                subject = await request.app.state.authenticator.authenticate(authorization)
+            except TokenRejected as rejected:
+                await _unauthenticated(rejected.reason, token_present=bool(authorization))(scope, receive, send)
+                return
+            request.state.subject = subject
+        await super().__call__(scope, receive, send)
+
+    def encode_json(self, data) -> bytes:
+        return orjson.dumps(data)
+
     async def get_context(self, request, response) -> Context:
-        return Context(settings=self.settings, databases=request.app.state.databases)
+        return Context(
+            settings=self.settings,
+            databases=request.app.state.databases,
+            subject=request.state.subject,
+            purpose=request.headers.get("x-purpose"),
+        )
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -64,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.databases = Databases.from_settings(settings)
+        app.state.authenticator = Authenticator(settings, app.state.databases["store"])
         try:
             yield
         finally:
@@ -74,6 +130,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
+        Route("/oauth/revoke", oauth.revocation_endpoint, methods=["POST"]),
+        Route("/oauth/introspect", oauth.introspection_endpoint, methods=["POST"]),
+        Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint, methods=["GET"]),
+        Route("/.well-known/jwks.json", oauth.jwks_endpoint, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

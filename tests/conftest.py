@@ -35,6 +35,20 @@ def backend_kind(request) -> str:
 
 
 @pytest.fixture(scope="session")
+async def migrated_databases(backend_kind, tmp_path_factory):
+    """Three migrated, empty source databases and a store, shared by tests that need no source data."""
+    test_dbs = await create_databases(backend_kind, tmp_path_factory.mktemp("migrated"))
+    databases = Databases.from_settings(settings_for(test_dbs.urls))
+    try:
+        await migrate_all(databases)
+        _backends_run.add(test_dbs.label)
+        yield test_dbs
+    finally:
+        await databases.dispose()
+        await drop_databases(test_dbs)
+
+
+@pytest.fixture(scope="session")
 async def seeded_databases(backend_kind, tmp_path_factory):
     """Three migrated databases filled with a small deterministic data set, shared by read-only tests."""
     from hub.seed import seed_sources

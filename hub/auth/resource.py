@@ -1,0 +1,83 @@
+"""The resource-server side: who is presenting which token, checked on every request."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+from joserfc import jws
+from joserfc.jwk import KeySet
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.auth.keys import PublishedKeys
+from hub.auth.revocation import is_revoked
+from hub.auth.tokens import Subject, TokenRejected, check_access_token
+from hub.config import Settings
+
+
+class ExternalKeys:
+    """The JWKS of an outside identity provider, fetched over HTTPS and kept for a few minutes."""
+
+    def __init__(self, jwks_url: str, *, max_age: float = 300.0) -> None:
+        self.jwks_url = jwks_url
+        self.max_age = max_age
+        self._keyset: KeySet | None = None
+        self._loaded = 0.0
+
+    async def keyset(self, kid: str | None) -> KeySet:
+        if self._keyset is None or time.monotonic() - self._loaded > self.max_age:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(self.jwks_url)
+                response.raise_for_status()
+                self._keyset = KeySet.import_key_set(response.json())
+            self._loaded = time.monotonic()
+        return self._keyset
+
+
+def _peek(token: str) -> tuple[str | None, str | None]:
+    """The kid and iss of an unverified token, only to choose which keys to verify it with."""
+    try:
+        compact = jws.extract_compact(token.encode())
+    except Exception:  # noqa: BLE001 - any malformed token is simply rejected later
+        raise TokenRejected("malformed token") from None
+    try:
+        claims = json.loads(compact.payload)
+    except ValueError:
+        raise TokenRejected("malformed token") from None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return compact.headers().get("kid"), issuer if isinstance(issuer, str) else None
+
+
+class Authenticator:
+    def __init__(self, settings: Settings, store: AsyncEngine) -> None:
+        self.settings = settings
+        self.store = store
+        self.own_keys = PublishedKeys(store)
+        self.external_keys = (
+            ExternalKeys(settings.external_jwks_url)
+            if settings.external_issuer and settings.external_jwks_url
+            else None
+        )
+
+    async def authenticate(self, authorization: str | None) -> Subject:
+        if not authorization:
+            raise TokenRejected("missing")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenRejected("not a bearer token")
+        token = token.strip()
+        kid, issuer = _peek(token)
+        if self.external_keys is not None and issuer == self.settings.external_issuer:
+            try:
+                keyset = await self.external_keys.keyset(kid)
+            except (httpx.HTTPError, ValueError):
+                raise TokenRejected("identity provider keys unavailable") from None
+            expected_issuer = self.settings.external_issuer
+        else:
+            keyset = await self.own_keys.keyset(kid)
+            expected_issuer = self.settings.issuer
+        subject = check_access_token(token, keyset, issuer=expected_issuer, audience=self.settings.audience)
+        if await is_revoked(self.store, subject.jti):
+            raise TokenRejected("revoked")
+        return subject
