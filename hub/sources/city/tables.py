@@ -9,10 +9,17 @@ import sqlalchemy as sa
 metadata = sa.MetaData()
 
 
+# The PID as clerks typed it, less dashes and spaces: a stored, indexed column the hub's
+# city migration adds so that a citizen ID finds its rows without scanning the table.
+PID_DIGITS = "replace(replace(pid, '-', ''), ' ', '')"
+DECEASED_PID_DIGITS = "replace(replace(deceased_pid, '-', ''), ' ', '')"
+
+
 def _allowance_columns() -> list[sa.Column]:
     return [
         sa.Column("reg_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("pid", sa.String(17), nullable=False),
+        sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
         sa.Column("prename", sa.String(32), nullable=False),
         sa.Column("fname", sa.String(100), nullable=False),
         sa.Column("lname", sa.String(100), nullable=False),
@@ -52,6 +59,7 @@ tb_funeral_aid = sa.Table(
     metadata,
     sa.Column("aid_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("deceased_pid", sa.String(17), nullable=False),
+    sa.Column("deceased_pid_digits", sa.String(17), sa.Computed(DECEASED_PID_DIGITS, persisted=True)),
     sa.Column("deceased_name", sa.String(200), nullable=False),
     sa.Column("applicant_pid", sa.String(17), nullable=False),
     sa.Column("dist_id", sa.SmallInteger, nullable=False),
@@ -78,6 +86,7 @@ tb_homeless_person = sa.Table(
     metadata,
     sa.Column("hl_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("pid", sa.String(17)),
+    sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
     sa.Column("nickname", sa.String(100), nullable=False),
     sa.Column("sex", sa.CHAR(1), nullable=False),
     sa.Column("age_band", sa.String(8), nullable=False),
@@ -104,6 +113,7 @@ tb_housing_app = sa.Table(
     sa.Column("app_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("proj_id", sa.Integer, nullable=False),
     sa.Column("pid", sa.String(17), nullable=False),
+    sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
     sa.Column("household_size", sa.SmallInteger, nullable=False),
     sa.Column("income_month", sa.Numeric(12, 2), nullable=False),
     sa.Column("applied_dt", sa.Date, nullable=False),
@@ -120,12 +130,13 @@ tb_community = sa.Table(
     sa.Column("households", sa.Integer, nullable=False),
 )
 
-sa.Index("ix_elder_allow_pid", tb_elder_allow.c.pid)
+sa.Index("ix_elder_allow_pid", tb_elder_allow.c.pid_digits)
 sa.Index("ix_elder_allow_dist", tb_elder_allow.c.dist_id)
-sa.Index("ix_disab_allow_pid", tb_disab_allow.c.pid)
+sa.Index("ix_disab_allow_pid", tb_disab_allow.c.pid_digits)
 sa.Index("ix_disab_allow_dist", tb_disab_allow.c.dist_id)
-sa.Index("ix_funeral_aid_pid", tb_funeral_aid.c.deceased_pid)
+sa.Index("ix_funeral_aid_pid", tb_funeral_aid.c.deceased_pid_digits)
 sa.Index("ix_homeless_count_dist", tb_homeless_count.c.dist_id)
 sa.Index("ix_homeless_person_dist", tb_homeless_person.c.dist_id)
-sa.Index("ix_housing_app_pid", tb_housing_app.c.pid)
+sa.Index("ix_housing_app_pid", tb_housing_app.c.pid_digits)
+sa.Index("ix_homeless_person_pid", tb_homeless_person.c.pid_digits)
 sa.Index("ix_housing_app_proj", tb_housing_app.c.proj_id)

@@ -16,10 +16,17 @@ depends_on = None
 MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
 
 
+# The PID as clerks typed it, less dashes and spaces: a stored, indexed column the hub's
+# city migration adds so that a citizen ID finds its rows without scanning the table.
+PID_DIGITS = "replace(replace(pid, '-', ''), ' ', '')"
+DECEASED_PID_DIGITS = "replace(replace(deceased_pid, '-', ''), ' ', '')"
+
+
 def _allowance_columns() -> list[sa.Column]:
     return [
         sa.Column("reg_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("pid", sa.String(17), nullable=False),
+        sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
         sa.Column("prename", sa.String(32), nullable=False),
         sa.Column("fname", sa.String(100), nullable=False),
         sa.Column("lname", sa.String(100), nullable=False),
@@ -37,12 +44,12 @@ def _allowance_columns() -> list[sa.Column]:
 
 def upgrade() -> None:
     op.create_table("tb_elder_allow", *_allowance_columns(), **MYSQL)
-    op.create_index("ix_elder_allow_pid", "tb_elder_allow", ["pid"])
+    op.create_index("ix_elder_allow_pid", "tb_elder_allow", ["pid_digits"])
     op.create_index("ix_elder_allow_dist", "tb_elder_allow", ["dist_id"])
     op.create_table(
         "tb_disab_allow", *_allowance_columns(), sa.Column("card_no", sa.String(20)), **MYSQL
     )
-    op.create_index("ix_disab_allow_pid", "tb_disab_allow", ["pid"])
+    op.create_index("ix_disab_allow_pid", "tb_disab_allow", ["pid_digits"])
     op.create_index("ix_disab_allow_dist", "tb_disab_allow", ["dist_id"])
     op.create_table(
         "tb_allow_pay",
@@ -60,6 +67,7 @@ def upgrade() -> None:
         "tb_funeral_aid",
         sa.Column("aid_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("deceased_pid", sa.String(17), nullable=False),
+        sa.Column("deceased_pid_digits", sa.String(17), sa.Computed(DECEASED_PID_DIGITS, persisted=True)),
         sa.Column("deceased_name", sa.String(200), nullable=False),
         sa.Column("applicant_pid", sa.String(17), nullable=False),
         sa.Column("dist_id", sa.SmallInteger, nullable=False),
@@ -69,7 +77,7 @@ def upgrade() -> None:
         sa.Column("status", sa.CHAR(1), nullable=False),
         **MYSQL,
     )
-    op.create_index("ix_funeral_aid_pid", "tb_funeral_aid", ["deceased_pid"])
+    op.create_index("ix_funeral_aid_pid", "tb_funeral_aid", ["deceased_pid_digits"])
     op.create_table(
         "tb_homeless_count",
         sa.Column("count_id", sa.Integer, primary_key=True, autoincrement=True),
@@ -86,6 +94,7 @@ def upgrade() -> None:
         "tb_homeless_person",
         sa.Column("hl_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("pid", sa.String(17)),
+        sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
         sa.Column("nickname", sa.String(100), nullable=False),
         sa.Column("sex", sa.CHAR(1), nullable=False),
         sa.Column("age_band", sa.String(8), nullable=False),
@@ -111,13 +120,15 @@ def upgrade() -> None:
         sa.Column("app_id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("proj_id", sa.Integer, nullable=False),
         sa.Column("pid", sa.String(17), nullable=False),
+        sa.Column("pid_digits", sa.String(17), sa.Computed(PID_DIGITS, persisted=True)),
         sa.Column("household_size", sa.SmallInteger, nullable=False),
         sa.Column("income_month", sa.Numeric(12, 2), nullable=False),
         sa.Column("applied_dt", sa.Date, nullable=False),
         sa.Column("status", sa.CHAR(1), nullable=False),
         **MYSQL,
     )
-    op.create_index("ix_housing_app_pid", "tb_housing_app", ["pid"])
+    op.create_index("ix_housing_app_pid", "tb_housing_app", ["pid_digits"])
+    op.create_index("ix_homeless_person_pid", "tb_homeless_person", ["pid_digits"])
     op.create_index("ix_housing_app_proj", "tb_housing_app", ["proj_id"])
     op.create_table(
         "tb_community",
