@@ -19,6 +19,7 @@ from hub.auth.tokens import TokenRejected
 from hub.config import Environment, Settings
 from hub.context import Context
 from hub.databases import Databases
+from hub.federation import RequestSources
 from schema.root import build_schema
 
 log = logging.getLogger("hub.app")
@@ -74,18 +75,27 @@ class HubGraphQL(GraphQL):
                 await _unauthenticated(rejected.reason, token_present=bool(authorization))(scope, receive, send)
                 return
             request.state.subject = subject
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            context = scope.get("state", {}).get("context")
+            if context is not None and context.sources is not None:
+                await context.sources.close()
 
     def encode_json(self, data) -> bytes:
         return orjson.dumps(data)
 
     async def get_context(self, request, response) -> Context:
-        return Context(
+        databases = request.app.state.databases
+        context = Context(
             settings=self.settings,
-            databases=request.app.state.databases,
+            databases=databases,
             subject=request.state.subject,
             purpose=request.headers.get("x-purpose"),
+            sources=RequestSources(databases.engines, self.settings.source_timeout),
         )
+        request.state.context = context
+        return context
 
 
 async def healthz(_: Request) -> JSONResponse:

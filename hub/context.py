@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from hub.auth.tokens import Subject
 from hub.config import Settings
 from hub.databases import Databases
+from hub.federation import RequestSources
 
 
 @dataclass
@@ -16,8 +17,10 @@ class Context:
     subject: Subject
     # The X-Purpose header, if sent; the token's purpose claim is used when it is absent.
     purpose: str | None = None
-    # Values kept for the length of one request only (loaders, sessions) live here.
-    request_state: dict = field(default_factory=dict)
+    # One session per source for this request (closed when the response is sent).
+    sources: RequestSources | None = None
+    # Loaders built for this request only, keyed by what they load.
+    loaders: dict = field(default_factory=dict)
 
     @property
     def stated_purpose(self) -> str | None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
-from resolvers import geography, sources
+from resolvers import geography, persons, sources
 from schema.geography import District, Province
+from schema.guards import PurposeStated
+from schema.persons import Person
+from schema.errors import HubSchema
+from schema.scalars import SCALAR_MAP, CitizenId
 from schema.sources import SourceStatus
 
 
@@ -26,6 +31,13 @@ class Query:
         resolver=geography.district, description="One district by its 4-digit DOPA code; null if unknown."
     )
 
+    @strawberry.field(
+        description="One person by citizen ID, from every source the token may read; null if no source knows them.",
+        permission_classes=[PurposeStated],
+    )
+    async def person(self, info: strawberry.Info, citizen_id: CitizenId) -> Person | None:
+        return await persons.person(info, citizen_id)
+
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query)
+    return HubSchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))

@@ -21,6 +21,9 @@ MARIADB_ADMIN = os.environ.get("HUB_TEST_MARIADB", "mysql+asyncmy://root@127.0.0
 SQLITE = "sqlite"
 SERVERS = "servers"
 
+# Labels of the backends that tests actually created databases on, reported at the end of the run.
+exercised: set[str] = set()
+
 
 def _reachable(host: str, port: int) -> bool:
     try:
@@ -64,6 +67,7 @@ async def create_databases(kind: str, directory: Path) -> TestDatabases:
     if kind == SQLITE:
         directory.mkdir(parents=True, exist_ok=True)
         urls = {n: f"sqlite+aiosqlite:///{directory / f'{n}_{token}.db'}" for n in ("ministry", "city", "store")}
+        exercised.add("sqlite")
         return TestDatabases(kind, urls, {})
     names = {n: f"hub_test_{token}_{n}" for n in ("ministry", "city", "store")}
     await _admin(POSTGRES_ADMIN, f'CREATE DATABASE "{names["ministry"]}"')
@@ -79,6 +83,7 @@ async def create_databases(kind: str, directory: Path) -> TestDatabases:
         "store": pg.set(database=names["store"]).render_as_string(hide_password=False),
         "city": my.set(database=names["city"]).render_as_string(hide_password=False),
     }
+    exercised.add("postgresql+mariadb")
     return TestDatabases(kind, urls, names)
 
 

@@ -7,13 +7,11 @@ import pytest
 from hub.bootstrap import migrate_all
 from hub.config import Settings
 from hub.databases import Databases
+from tests import backends
 from tests.backends import SERVERS, SQLITE, create_databases, drop_databases, servers_reachable, servers_required
 
 SEED_PERSONS = 600
 SEED_VALUE = 7
-
-_backends_run: set[str] = set()
-
 
 def pytest_report_header(config) -> str:
     servers = "reachable" if servers_reachable() else "NOT reachable"
@@ -21,7 +19,7 @@ def pytest_report_header(config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    ran = ", ".join(sorted(_backends_run)) or "none"
+    ran = ", ".join(sorted(backends.exercised)) or "none"
     terminalreporter.write_line(f"hub backends exercised: {ran}")
 
 
@@ -41,7 +39,6 @@ async def migrated_databases(backend_kind, tmp_path_factory):
     databases = Databases.from_settings(settings_for(test_dbs.urls))
     try:
         await migrate_all(databases)
-        _backends_run.add(test_dbs.label)
         yield test_dbs
     finally:
         await databases.dispose()
@@ -61,7 +58,6 @@ async def seeded_databases(backend_kind, tmp_path_factory):
         await seed_sources(
             databases["ministry"], databases["city"], persons=SEED_PERSONS, seed=SEED_VALUE, progress=False
         )
-        _backends_run.add(test_dbs.label)
         yield test_dbs
     finally:
         await databases.dispose()
@@ -73,7 +69,6 @@ async def fresh_databases(backend_kind, tmp_path):
     """Three new, empty (unmigrated) databases for one test."""
     test_dbs = await create_databases(backend_kind, tmp_path)
     try:
-        _backends_run.add(test_dbs.label)
         yield test_dbs
     finally:
         await drop_databases(test_dbs)

@@ -1,0 +1,119 @@
+"""Declarative bindings: where each unified field comes from (source, table, column, normaliser).
+
+A Binding maps one source table to one unified record type; a Relation says how records of
+one binding find records of another (possibly in another source). The loaders read these
+to build one SELECT per relation per batch, and the data-quality checks read them to know
+which columns hold citizen IDs and districts. Adding a field means adding one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.normalise import NormalisationError
+from hub.records import Provenance, Record, RecordIssue
+
+
+@dataclass(frozen=True)
+class Col:
+    """One unified field read from one source column, through an optional normaliser."""
+
+    column: sa.ColumnElement
+    normalise: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Binding:
+    name: str
+    source: str
+    record: type[Record]
+    table: sa.Table
+    key: sa.ColumnElement
+    fields: Mapping[str, Col]
+    updated_at: sa.ColumnElement | None = None
+    updated_at_normalise: Callable[[Any], Any] | None = None
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    # Fields computed from already-normalised ones, e.g. a district from a subdistrict.
+    derived: Mapping[str, Callable[[dict], Any]] = field(default_factory=dict)
+    # The rows a districts claim lets through: a SQL condition for a set of DOPA district codes.
+    district_filter: Callable[[frozenset[str]], sa.ColumnElement] | None = None
+    where: sa.ColumnElement | None = None
+
+    def columns(self) -> list[sa.ColumnElement]:
+        seen: dict[str, sa.ColumnElement] = {}
+        for col in [self.key, *(c.column for c in self.fields.values())]:
+            seen.setdefault(col.key, col)
+        if self.updated_at is not None:
+            seen.setdefault(self.updated_at.key, self.updated_at)
+        return list(seen.values())
+
+    def select(self, *extra: sa.ColumnElement) -> sa.Select:
+        statement = sa.select(*self.columns(), *extra)
+        if self.where is not None:
+            statement = statement.where(self.where)
+        return statement
+
+    def restrict(self, statement: sa.Select, districts: frozenset[str] | None) -> sa.Select:
+        """Apply a token's districts claim; a binding without a district filter shows nothing then."""
+        if districts is None:
+            return statement
+        if self.district_filter is None:
+            return statement.where(sa.false())
+        return statement.where(self.district_filter(districts))
+
+    def to_record(self, row: sa.Row) -> Record:
+        mapping = row._mapping
+        values: dict[str, Any] = dict(self.constants)
+        issues: list[RecordIssue] = []
+        for name, col in self.fields.items():
+            raw = mapping[col.column.key]
+            if col.normalise is None:
+                values[name] = raw
+                continue
+            try:
+                values[name] = col.normalise(raw)
+            except NormalisationError as exc:
+                values[name] = None
+                issues.append(RecordIssue(name, exc.problem))
+        for name, compute in self.derived.items():
+            values[name] = compute(values)
+        updated = mapping[self.updated_at.key] if self.updated_at is not None else None
+        if self.updated_at_normalise is not None:
+            updated = self.updated_at_normalise(updated)
+        provenance = Provenance(self.source, f"{self.table.name}:{mapping[self.key.key]}", updated)
+        return self.record(provenance=provenance, issues=issues, **values)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Records of `target` whose `by` column equals the parent's `parent_field` value."""
+
+    name: str
+    target: Binding
+    by: sa.ColumnElement
+    parent_field: str
+    many: bool = True
+    order_by: tuple[sa.ColumnElement, ...] = ()
+
+
+def prefix_filter(column: sa.ColumnElement, width: int = 4):
+    """Rows whose code column starts with one of the district codes (uses the column's index)."""
+
+    def district_filter(districts: frozenset[str]) -> sa.ColumnElement:
+        return sa.or_(*(column.like(f"{code}%") for code in sorted(districts))) if districts else sa.false()
+
+    return district_filter
+
+
+def dist_id_filter(column: sa.ColumnElement):
+    """Rows whose city district number is one of the (Bangkok) district codes."""
+
+    def district_filter(districts: frozenset[str]) -> sa.ColumnElement:
+        ids = sorted(int(code) - 1000 for code in districts if code.startswith("10") and 1 <= int(code[2:]) <= 50)
+        return column.in_(ids) if ids else sa.false()
+
+    return district_filter

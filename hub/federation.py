@@ -1,0 +1,146 @@
+"""Talking to the sources during one request: one connection per source, timeouts, typed outages.
+
+A SourceSession opens its connection on first use and serialises the statements of one
+request on it (a connection runs one statement at a time); different sources run concurrently.
+Any failure to reach a source becomes SourceUnavailable, which the GraphQL layer turns into a
+partial result with a SOURCE_UNAVAILABLE error instead of a failed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.bindings import Binding, Relation
+from hub.records import Record
+
+log = logging.getLogger("hub.federation")
+
+# Keys per IN list; pages are capped at 100, so a request rarely needs more than one chunk.
+IN_CHUNK = 2000
+
+
+class SourceUnavailable(Exception):
+    """A source did not answer (down, refused, or slower than its timeout)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"the {source} source is unavailable ({reason})")
+        self.source = source
+        self.reason = reason
+
+
+class SourceSession:
+    def __init__(self, name: str, engine: AsyncEngine, timeout: float) -> None:
+        self.name = name
+        self.engine = engine
+        self.timeout = timeout
+        self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+        self._failed: SourceUnavailable | None = None
+        self.statements = 0
+
+    async def rows(self, statement: sa.Executable) -> Sequence[sa.Row]:
+        # Once a source has failed in this request, the rest of the request does not wait on it again.
+        if self._failed is not None:
+            raise self._failed
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    if self._connection is None:
+                        self._connection = await self.engine.connect()
+                    self.statements += 1
+                    result = await self._connection.execute(statement)
+                    return result.all()
+            except TimeoutError:
+                self._failed = SourceUnavailable(self.name, "timeout")
+            except (sa.exc.DBAPIError, sa.exc.InterfaceError, OSError, ConnectionError) as exc:
+                # Log the kind of failure only: driver messages may carry hosts or values.
+                log.warning("source %s failed: %s", self.name, type(exc).__name__)
+                self._failed = SourceUnavailable(self.name, "connection failed")
+            await self._discard()
+            raise self._failed
+
+    async def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.invalidate()
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection must not fail the response
+                log.warning("closing the %s connection failed", self.name)
+
+
+class RequestSources:
+    """The per-request sessions, one per source, created lazily and closed when the request ends."""
+
+    def __init__(self, engines: dict[str, AsyncEngine], timeout: float) -> None:
+        self._engines = engines
+        self._timeout = timeout
+        self._sessions: dict[str, SourceSession] = {}
+
+    def __getitem__(self, name: str) -> SourceSession:
+        session = self._sessions.get(name)
+        if session is None:
+            session = self._sessions[name] = SourceSession(name, self._engines[name], self._timeout)
+        return session
+
+    @property
+    def statement_counts(self) -> dict[str, int]:
+        return {name: s.statements for name, s in self._sessions.items()}
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self._sessions.values()))
+
+
+def _chunks(keys: list, size: int = IN_CHUNK) -> Iterable[list]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+async def load_related(
+    session: SourceSession,
+    relation: Relation,
+    keys: Sequence,
+    districts: frozenset[str] | None,
+) -> dict[object, list[Record]]:
+    """Records of relation.target for each key, in one statement per chunk of keys."""
+    unique = sorted({k for k in keys if k is not None}, key=str)
+    grouped: dict[object, list[Record]] = defaultdict(list)
+    binding = relation.target
+    by = relation.by.label("_by")
+    for chunk in _chunks(unique):
+        statement = binding.select(by).where(relation.by.in_(chunk))
+        statement = binding.restrict(statement, districts)
+        if relation.order_by:
+            statement = statement.order_by(*relation.order_by, binding.key)
+        for row in await session.rows(statement):
+            grouped[row._mapping["_by"]].append(binding.to_record(row))
+    return grouped
+
+
+async def load_where(
+    session: SourceSession,
+    binding: Binding,
+    *conditions: sa.ColumnElement,
+    districts: frozenset[str] | None,
+    order_by: Sequence[sa.ColumnElement] = (),
+    limit: int | None = None,
+) -> list[Record]:
+    statement = binding.restrict(binding.select().where(*conditions), districts)
+    if order_by:
+        statement = statement.order_by(*order_by)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [binding.to_record(row) for row in await session.rows(statement)]

@@ -1,0 +1,179 @@
+"""Persons: one view per citizen ID over the ministry's register and the city's registrations."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+
+import strawberry
+from graphql import GraphQLError
+
+from hub import geography
+from hub.auth.scopes import Scope
+from hub.bindings import Relation
+from hub.context import Context
+from hub.federation import SourceUnavailable
+from hub.records import BenefitRecord, PersonRecord, Provenance
+from hub.sources.city import bindings as city
+from hub.sources.ministry import bindings as ministry
+from hub.thai import age_on
+from resolvers.loaders import related, relation_loader, source_error
+
+# Where a person's city identity comes from when the ministry has no record of them.
+CITY_IDENTITY = (city.PERSON_ELDERLY_ALLOWANCES, city.PERSON_DISABILITY_ALLOWANCES)
+MINISTRY_PERSON = Relation("person", ministry.PERSON, ministry.t.person.c.citizen_id, "citizen_id", many=False)
+
+
+@dataclass
+class PersonView:
+    citizen_id: str
+    ministry: PersonRecord | None = None
+    city: list[BenefitRecord] = field(default_factory=list)
+    unavailable: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of_ministry(cls, record: PersonRecord) -> PersonView:
+        return cls(citizen_id=record.citizen_id, ministry=record)
+
+    def _identity(self, name: str):
+        if self.ministry is not None:
+            return getattr(self.ministry, name)
+        if "ministry" in self.unavailable and name in MINISTRY_ONLY:
+            raise source_error(SourceUnavailable("ministry", "unavailable"))
+        for record in self.city:
+            value = getattr(record, name, None)
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def sources(self) -> list[str]:
+        found = []
+        if self.ministry is not None:
+            found.append("ministry")
+        if self.city:
+            found.append("city")
+        return found
+
+    title = property(lambda self: self._identity("title"))
+    first_name = property(lambda self: self._identity("first_name"))
+    last_name = property(lambda self: self._identity("last_name"))
+    birth_date = property(lambda self: self._identity("birth_date"))
+    nationality = property(lambda self: self._identity("nationality"))
+    sex = property(lambda self: self._identity("sex"))
+    death_date = property(lambda self: self._identity("death_date"))
+    household_id = property(lambda self: self.ministry.household_id if self.ministry else None)
+    subdistrict_code = property(lambda self: self._identity("subdistrict_code"))
+
+    @property
+    def district_code(self) -> str | None:
+        if self.ministry is not None:
+            return self.ministry.district_code
+        return next((r.district_code for r in self.city if r.district_code), None)
+
+    @property
+    def birth_year(self) -> int | None:
+        birth = self.birth_date
+        return birth.year if birth else None
+
+    @property
+    def deceased(self) -> bool | None:
+        if self.ministry is not None:
+            return self.ministry.death_date is not None
+        return None
+
+    @property
+    def provenance(self) -> list[Provenance]:
+        return ([self.ministry.provenance] if self.ministry else []) + [r.provenance for r in self.city]
+
+
+MINISTRY_ONLY = {"nationality", "sex", "death_date", "subdistrict_code"}
+
+
+async def _ministry_person(info: strawberry.Info[Context], citizen_id: str) -> PersonRecord | None:
+    records = await relation_loader(info.context, MINISTRY_PERSON).load(citizen_id)
+    return records[0] if records else None
+
+
+async def _city_identity(info: strawberry.Info[Context], citizen_id: str) -> list[BenefitRecord]:
+    found: list[BenefitRecord] = []
+    for relation in CITY_IDENTITY:
+        found.extend(await relation_loader(info.context, relation).load(citizen_id))
+    return found
+
+
+async def load_person(info: strawberry.Info[Context], citizen_id: str) -> PersonView | None:
+    """Ask every source the token may read, concurrently; a source outage leaves the others' data."""
+    scopes = info.context.subject.scopes
+    view = PersonView(citizen_id=citizen_id)
+    tasks = {}
+    if Scope.MINISTRY_READ in scopes:
+        tasks["ministry"] = _ministry_person(info, citizen_id)
+    if Scope.CITY_READ in scopes:
+        tasks["city"] = _city_identity(info, citizen_id)
+    if not tasks:
+        raise GraphQLError(
+            "reading persons requires ministry:read or city:read",
+            extensions={"code": "FORBIDDEN", "scope": "ministry:read city:read"},
+        )
+    results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    outages: list[SourceUnavailable] = []
+    for name, result in zip(tasks, results, strict=True):
+        if isinstance(result, SourceUnavailable):
+            view.unavailable.add(name)
+            outages.append(result)
+        elif isinstance(result, BaseException):
+            raise result
+        elif name == "ministry":
+            view.ministry = result
+        else:
+            view.city = result
+    if view.ministry is None and not view.city:
+        if outages:
+            # The person may exist in the source that did not answer: say so rather than "not found".
+            raise source_error(outages[0])
+        return None
+    return view
+
+
+async def person(info: strawberry.Info[Context], citizen_id: str) -> PersonView | None:
+    return await load_person(info, citizen_id)
+
+
+def person_district(root: PersonView):
+    code = root.district_code
+    return geography.district(code) if code else None
+
+
+def _ministry_relation(relation):
+    resolve = related(relation)
+
+    async def resolver(root: PersonView, info: strawberry.Info[Context]):
+        if root.ministry is None and "ministry" in root.unavailable:
+            raise source_error(SourceUnavailable("ministry", "unavailable"))
+        return await resolve(root, info)
+
+    resolver.__name__ = resolve.__name__
+    return resolver
+
+
+disability_cards = _ministry_relation(ministry.PERSON_DISABILITY_CARDS)
+cases = _ministry_relation(ministry.PERSON_CASES)
+child_support_grants = _ministry_relation(ministry.PERSON_CHILD_SUPPORT)
+volunteer = _ministry_relation(ministry.PERSON_VOLUNTEER)
+household = _ministry_relation(ministry.PERSON_HOUSEHOLD)
+
+elderly_allowances = related(city.PERSON_ELDERLY_ALLOWANCES)
+disability_allowances = related(city.PERSON_DISABILITY_ALLOWANCES)
+funeral_aid = related(city.PERSON_FUNERAL_AID)
+homeless_records = related(city.PERSON_HOMELESS_RECORDS)
+housing_applications = related(city.PERSON_HOUSING_APPLICATIONS)
+
+
+def age(root: PersonView) -> int | None:
+    birth = root.birth_date
+    if birth is None:
+        return None
+    end = root.death_date if root.ministry is not None and root.ministry.death_date else dt.date.today()
+    return age_on(birth, end)

@@ -1,0 +1,223 @@
+"""A person joined across both sources on the normalised citizen ID, with masks and scopes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.bootstrap import migrate_all
+from hub.databases import Databases
+from hub.sources.city import tables as city
+from hub.sources.ministry import tables as ministry
+from tests import factories as f
+from tests.backends import create_databases, drop_databases
+from tests.conftest import settings_for
+from tests.tokens import mint
+
+BOTH = f.citizen_id("110200345678")
+DASHED = f.citizen_id("310100123456")
+SPACED = f.citizen_id("310100654321")
+MINISTRY_ONLY = f.citizen_id("120300111222")
+CITY_ONLY = f.citizen_id("350100999888")
+TYPO_INTENDED = f.citizen_id("310100777777")
+TYPO = TYPO_INTENDED[:12] + str((int(TYPO_INTENDED[12]) + 1) % 10)  # one wrong digit: invalid check digit
+DECEASED = f.citizen_id("310100222333")
+
+PERSON_QUERY = """
+query($id: CitizenId!) {
+  person(citizenId: $id) {
+    citizenId sources firstName lastName birthDate birthYear deceased
+    district { code }
+    household { householdId }
+    disabilityCards { cardNo disabilityType valid }
+    cases { caseId status summary }
+    elderlyAllowances { benefitId status monthlyAmount fiscalYear bankAccount birthDate
+                        payments { month amount channel } provenance { source sourceKey } }
+    provenance { source sourceKey }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def unified(backend_kind, tmp_path_factory):
+    async def setup():
+        test_dbs = await create_databases(backend_kind, tmp_path_factory.mktemp("unified"))
+        databases = Databases.from_settings(settings_for(test_dbs.urls))
+        try:
+            await migrate_all(databases)
+            m, c = databases["ministry"], databases["city"]
+            await f.insert(m, ministry.household, [f.household(501)])
+            await f.insert(m, ministry.person, [
+                f.person(BOTH, household_id=501, subdistrict="100101"),
+                f.person(DASHED, first="สมหญิง", sex="F", title="นาง", subdistrict="100201"),
+                f.person(SPACED, first="บุญมี", subdistrict="100301"),
+                f.person(MINISTRY_ONLY, first="มานะ", birth=dt.date(1990, 2, 1), subdistrict="500101"),
+                f.person(TYPO_INTENDED, first="ประยูร", subdistrict="100101"),
+                f.person(DECEASED, first="สมศักดิ์", death=dt.date(2025, 3, 4), subdistrict="100101"),
+            ])
+            await f.insert(m, ministry.disability_card, [f.disability_card("D-1", MINISTRY_ONLY, kind=2)])
+            await f.insert(m, ministry.welfare_case, [f.case(9001, MINISTRY_ONLY, summary="ต้องการกายอุปกรณ์")])
+            await f.insert(c, city.tb_elder_allow, [
+                f.elder_allowance(BOTH, reg_id=1, dist_id=1),
+                f.elder_allowance(f"{DASHED[0]}-{DASHED[1:5]}-{DASHED[5:10]}-{DASHED[10:12]}-{DASHED[12]}", reg_id=2, first="สมหญิง", dist_id=2),
+                f.elder_allowance(f"{SPACED[:1]} {SPACED[1:5]} {SPACED[5:10]} {SPACED[10:12]} {SPACED[12]}", reg_id=3, first="บุญมี", dist_id=3),
+                f.elder_allowance(CITY_ONLY, reg_id=4, first="ลำดวน", last="ทองดี", birth=dt.date(1940, 7, 9), dist_id=4, amount=1000),
+                f.elder_allowance(TYPO, reg_id=5, first="ประยูร", dist_id=1),
+                f.elder_allowance(DECEASED, reg_id=6, first="สมศักดิ์", dist_id=1, status="A"),
+            ])
+            await f.insert(c, city.tb_allow_pay, [
+                f.payment(1, "256908"), f.payment(1, "256909"), f.payment(1, "256910"),
+                f.payment(1, "256910", kind="D", amount=800),  # a disability payment with the same reg_id
+            ])
+        finally:
+            await databases.dispose()
+        return test_dbs
+
+    test_dbs = asyncio.run(setup())
+    yield test_dbs
+    asyncio.run(drop_databases(test_dbs))
+
+
+@pytest.fixture(scope="module")
+def app_client(unified):
+    with TestClient(create_app(settings_for(unified.urls))) as client:
+        yield client
+
+
+def query(client, token, document, variables=None, purpose="case review"):
+    headers = {"Authorization": f"Bearer {token}"}
+    if purpose:
+        headers["X-Purpose"] = purpose
+    response = client.post("/graphql", json={"query": document, "variables": variables or {}}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+FULL = "ministry:read city:read pii:read sensitive:read"
+
+
+@pytest.fixture(scope="module")
+def full_token(unified):
+    return mint(settings_for(unified.urls), FULL)
+
+
+def test_person_in_both_sources(app_client, full_token):
+    body = query(app_client, full_token, PERSON_QUERY, {"id": BOTH})
+    assert "errors" not in body, body
+    person = body["data"]["person"]
+    assert person["citizenId"] == BOTH
+    assert person["sources"] == ["ministry", "city"]
+    assert person["firstName"] == "สมชาย" and person["birthDate"] == "1950-05-17"
+    assert person["household"] == {"householdId": 501}
+    assert person["district"] == {"code": "1001"}
+    [allowance] = person["elderlyAllowances"]
+    assert allowance["benefitId"] == "E1" and allowance["status"] == "ACTIVE"
+    assert allowance["monthlyAmount"] == "700.00" and allowance["fiscalYear"] == 2568
+    assert allowance["birthDate"] == "1950-05-17"
+    # Only the elderly payments of registration 1, not the disability payment sharing its number.
+    assert [p["month"] for p in allowance["payments"]] == ["2026-08-01", "2026-09-01", "2026-10-01"]
+    assert {p["source"] for p in person["provenance"]} == {"ministry", "city"}
+
+
+@pytest.mark.parametrize("cid, reg_id", [(DASHED, 2), (SPACED, 3)], ids=["dashed", "spaced"])
+def test_city_pid_typed_with_separators_still_links(app_client, full_token, cid, reg_id):
+    person = query(app_client, full_token, PERSON_QUERY, {"id": cid})["data"]["person"]
+    assert person["sources"] == ["ministry", "city"]
+    assert [a["benefitId"] for a in person["elderlyAllowances"]] == [f"E{reg_id}"]
+
+
+def test_person_only_in_the_ministry(app_client, full_token):
+    person = query(app_client, full_token, PERSON_QUERY, {"id": MINISTRY_ONLY})["data"]["person"]
+    assert person["sources"] == ["ministry"]
+    assert person["elderlyAllowances"] == []
+    assert person["disabilityCards"] == [{"cardNo": "D-1", "disabilityType": 2, "valid": True}]
+    assert person["cases"] == [{"caseId": 9001, "status": "OPEN", "summary": "ต้องการกายอุปกรณ์"}]
+    assert person["district"] == {"code": "5001"}
+
+
+def test_person_only_in_the_city(app_client, full_token):
+    person = query(app_client, full_token, PERSON_QUERY, {"id": CITY_ONLY})["data"]["person"]
+    assert person["sources"] == ["city"]
+    assert person["firstName"] == "ลำดวน" and person["birthDate"] == "1940-07-09"
+    assert person["deceased"] is None
+    assert person["district"] == {"code": "1004"}
+    assert person["household"] is None and person["cases"] == []
+
+
+def test_invalid_city_pid_links_to_nobody(app_client, full_token):
+    person = query(app_client, full_token, PERSON_QUERY, {"id": TYPO_INTENDED})["data"]["person"]
+    assert person["sources"] == ["ministry"]
+    assert person["elderlyAllowances"] == []
+
+
+def test_deceased_person_with_active_allowance_is_shown_as_both_sources_say(app_client, full_token):
+    person = query(app_client, full_token, PERSON_QUERY, {"id": DECEASED})["data"]["person"]
+    assert person["deceased"] is True
+    assert person["elderlyAllowances"][0]["status"] == "ACTIVE"
+
+
+def test_unknown_person_is_null(app_client, full_token):
+    assert query(app_client, full_token, PERSON_QUERY, {"id": f.citizen_id("999999999999")})["data"]["person"] is None
+
+
+@pytest.mark.parametrize("bad", ["1-2345-67890-12-3", "12345", "๑๒๓๔๕๖๗๘๙๐๑๒๓"])
+def test_malformed_citizen_id_is_a_typed_error(app_client, full_token, bad):
+    body = query(app_client, full_token, PERSON_QUERY, {"id": bad})
+    assert body.get("data") is None
+    [error] = body["errors"]
+    assert "CitizenId" in error["message"]
+    assert bad not in error["message"]
+
+
+def test_without_pii_read_identity_is_masked(app_client, unified):
+    token = mint(settings_for(unified.urls), "ministry:read city:read")
+    person = query(app_client, token, PERSON_QUERY, {"id": BOTH})["data"]["person"]
+    assert person["citizenId"] == f"{BOTH[0]}-{BOTH[1:5]}-xxxxx-xx-{BOTH[12]}"
+    assert person["firstName"] == "ส." and person["lastName"] == "ใ."
+    assert person["birthDate"] is None and person["birthYear"] == 1950
+    assert person["elderlyAllowances"][0]["birthDate"] is None
+
+
+def test_without_sensitive_read_special_category_fields_are_refused(app_client, unified):
+    token = mint(settings_for(unified.urls), "ministry:read city:read pii:read")
+    body = query(app_client, token, PERSON_QUERY, {"id": MINISTRY_ONLY})
+    person = body["data"]["person"]
+    assert person["disabilityCards"][0]["disabilityType"] is None
+    assert person["cases"][0]["summary"] is None
+    codes = {(tuple(e["path"][-1:]), e["extensions"]["code"], e["extensions"].get("scope")) for e in body["errors"]}
+    assert (("disabilityType",), "FORBIDDEN", "sensitive:read") in codes
+    assert (("summary",), "FORBIDDEN", "sensitive:read") in codes
+
+
+def test_without_city_read_city_fields_are_refused(app_client, unified):
+    token = mint(settings_for(unified.urls), "ministry:read pii:read sensitive:read")
+    body = query(app_client, token, PERSON_QUERY, {"id": BOTH})
+    person = body["data"]["person"]
+    assert person["sources"] == ["ministry"]
+    assert person["elderlyAllowances"] is None
+    assert any(e["extensions"] == {"code": "FORBIDDEN", "scope": "city:read"} for e in body["errors"])
+    # A person only the city knows is invisible without city:read.
+    assert query(app_client, token, PERSON_QUERY, {"id": CITY_ONLY})["data"]["person"] is None
+
+
+def test_reading_a_person_needs_a_purpose(app_client, unified):
+    token = mint(settings_for(unified.urls), FULL, purpose=None)
+    body = query(app_client, token, PERSON_QUERY, {"id": BOTH}, purpose=None)
+    assert body["data"]["person"] is None
+    assert body["errors"][0]["extensions"]["reason"] == "PURPOSE_REQUIRED"
+    # The purpose may come from the token instead of the header.
+    token = mint(settings_for(unified.urls), FULL, purpose="eligibility check")
+    assert query(app_client, token, PERSON_QUERY, {"id": BOTH}, purpose=None)["data"]["person"]["citizenId"] == BOTH
+
+
+def test_district_limited_token_sees_only_its_districts(app_client, unified):
+    token = mint(settings_for(unified.urls), FULL, districts=["1001"])
+    person = query(app_client, token, PERSON_QUERY, {"id": MINISTRY_ONLY})["data"]["person"]
+    assert person is None  # lives in 5001
+    person = query(app_client, token, PERSON_QUERY, {"id": BOTH})["data"]["person"]
+    assert person["citizenId"] == BOTH
