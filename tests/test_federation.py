@@ -1,0 +1,108 @@
+"""Federation: a source that is down gives partial data and SOURCE_UNAVAILABLE, and the hub recovers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.bootstrap import migrate_all
+from hub.databases import Databases
+from hub.sources.city import tables as city
+from hub.sources.ministry import tables as ministry
+from tests import factories as f
+from tests.backends import SERVERS, create_databases, drop_databases
+from tests.conftest import settings_for
+from tests.proxy import TcpProxy
+from tests.tokens import mint
+
+CID = f.citizen_id("110200345678")
+QUERY = """
+query($id: CitizenId!) {
+  person(citizenId: $id) {
+    citizenId sources firstName
+    cases { caseId }
+    elderlyAllowances { benefitId monthlyAmount }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def planted(backend_kind, tmp_path_factory):
+    async def setup():
+        test_dbs = await create_databases(backend_kind, tmp_path_factory.mktemp("federation"))
+        databases = Databases.from_settings(settings_for(test_dbs.urls))
+        try:
+            await migrate_all(databases)
+            await f.insert(databases["ministry"], ministry.person, [f.person(CID)])
+            await f.insert(databases["ministry"], ministry.welfare_case, [f.case(77, CID)])
+            await f.insert(databases["city"], city.tb_elder_allow, [f.elder_allowance(CID, reg_id=1)])
+        finally:
+            await databases.dispose()
+        return test_dbs
+
+    test_dbs = asyncio.run(setup())
+    yield test_dbs
+    asyncio.run(drop_databases(test_dbs))
+
+
+def _post(client, token):
+    response = client.post(
+        "/graphql", json={"query": QUERY, "variables": {"id": CID}},
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": "test"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _assert_city_unavailable(body):
+    person = body["data"]["person"]
+    assert person["citizenId"] == CID and person["firstName"] == "สมชาย"
+    assert person["cases"] == [{"caseId": 77}]
+    assert person["elderlyAllowances"] is None
+    [error] = [e for e in body["errors"] if e["extensions"]["code"] == "SOURCE_UNAVAILABLE"]
+    assert error["extensions"]["source"] == "city"
+    assert error["path"] == ["person", "elderlyAllowances"]
+    assert "127.0.0.1" not in str(body) and "mysql" not in str(body).lower()
+
+
+def test_city_on_a_dead_port_gives_ministry_data_and_a_typed_error(planted):
+    urls = dict(planted.urls)
+    urls["city"] = "mysql+asyncmy://root@127.0.0.1:9/nowhere"
+    settings = settings_for(urls, source_timeout=3)
+    token = mint(settings, "ministry:read city:read pii:read")
+    with TestClient(create_app(settings)) as client:
+        _assert_city_unavailable(_post(client, token))
+
+
+def test_city_server_stopped_mid_test_and_back(planted):
+    if planted.kind != SERVERS:
+        pytest.skip("needs the city on a database server (MariaDB)")
+    url = sa.make_url(planted.urls["city"])
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
+    proxy.start()
+    try:
+        urls = dict(planted.urls)
+        urls["city"] = url.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = settings_for(urls, source_timeout=3)
+        token = mint(settings, "ministry:read city:read pii:read")
+        with TestClient(create_app(settings)) as client:
+            healthy = _post(client, token)
+            assert "errors" not in healthy
+            assert healthy["data"]["person"]["elderlyAllowances"] == [{"benefitId": "E1", "monthlyAmount": "700.00"}]
+
+            proxy.stop()  # the city's server goes away, pooled connections die with it
+            _assert_city_unavailable(_post(client, token))
+            assert client.get("/readyz").status_code == 503
+
+            proxy.start()  # and comes back: the hub recovers without a restart
+            recovered = _post(client, token)
+            assert "errors" not in recovered, recovered
+            assert recovered["data"]["person"]["elderlyAllowances"] == [{"benefitId": "E1", "monthlyAmount": "700.00"}]
+            assert client.get("/readyz").status_code == 200
+    finally:
+        proxy.close()
