@@ -21,6 +21,8 @@ class Context:
     sources: RequestSources | None = None
     # Loaders built for this request only, keyed by what they load.
     loaders: dict = field(default_factory=dict)
+    # Errors about data left out (a source down) that do not null any field; added to the response.
+    partial_errors: list = field(default_factory=list)
 
     @property
     def stated_purpose(self) -> str | None:

@@ -14,6 +14,7 @@ from hub.auth.scopes import Scope
 from hub.bindings import Relation
 from hub.context import Context
 from hub.federation import SourceUnavailable
+from hub.person_listing import PersonFilter
 from hub.records import BenefitRecord, PersonRecord, Provenance
 from hub.sources.city import bindings as city
 from hub.sources.ministry import bindings as ministry
@@ -177,3 +178,25 @@ def age(root: PersonView) -> int | None:
         return None
     end = root.death_date if root.ministry is not None and root.ministry.death_date else dt.date.today()
     return age_on(birth, end)
+
+
+async def persons(info: strawberry.Info[Context], given_filter, first: int | None, after: str | None):
+    """A page of persons across both sources (see hub.person_listing)."""
+    from resolvers.connections import person_connection
+
+    listing_filter = PersonFilter()
+    if given_filter is not None:
+        for name in ("age_min", "age_max"):
+            value = getattr(given_filter, name)
+            if value is not None and not 0 <= value <= 150:
+                raise GraphQLError(f"{name} must lie between 0 and 150", extensions={"code": "BAD_USER_INPUT"})
+        code = given_filter.district_code
+        if code is not None and geography.district(code) is None:
+            raise GraphQLError("districtCode is not a DOPA district code", extensions={"code": "BAD_USER_INPUT"})
+        listing_filter = PersonFilter(
+            district_code=code,
+            age_min=given_filter.age_min,
+            age_max=given_filter.age_max,
+            benefit_kind=given_filter.benefit_kind.value if given_filter.benefit_kind else None,
+        )
+    return await person_connection(info, listing_filter, first, after)

@@ -52,7 +52,12 @@ class HubSchema(strawberry.Schema):
         return result
 
     async def execute(self, *args, **kwargs):
-        return self._sanitise_result(await super().execute(*args, **kwargs))
+        result = await super().execute(*args, **kwargs)
+        context = kwargs.get("context_value")
+        extra = getattr(context, "partial_errors", None)
+        if extra:
+            result.errors = [*(result.errors or []), *extra]
+        return self._sanitise_result(result)
 
     def execute_sync(self, *args, **kwargs):
         return self._sanitise_result(super().execute_sync(*args, **kwargs))

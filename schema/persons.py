@@ -7,10 +7,10 @@ import datetime as dt
 import strawberry
 
 from resolvers import persons as resolve
-from schema.common import Provenance
+from schema.common import PageInfo, Provenance
 from schema.geography import District
 from schema.guards import CityRead, MinistryRead, masked
-from schema.records import Benefit, DisabilityCard, HomelessPerson, Household, HousingApplication, Volunteer, WelfareCase
+from schema.records import Benefit, BenefitKind, DisabilityCard, HomelessPerson, Household, HousingApplication, Volunteer, WelfareCase
 from schema.scalars import CitizenId
 
 
@@ -44,3 +44,28 @@ class Person:
     homeless_records: list[HomelessPerson] | None = strawberry.field(resolver=resolve.homeless_records, description="Homeless outreach records (city).", permission_classes=[CityRead])
     housing_applications: list[HousingApplication] | None = strawberry.field(resolver=resolve.housing_applications, description="Housing applications (city).", permission_classes=[CityRead])
     provenance: list[Provenance] = strawberry.field(description="Every source record that makes up this person.")
+
+
+@strawberry.input(description="Which persons to list. All given conditions must hold.")
+class PersonFilter:
+    district_code: str | None = strawberry.field(default=None, description='DOPA district code, e.g. "1001".')
+    age_min: int | None = strawberry.field(default=None, description="Youngest age, in whole years today.")
+    age_max: int | None = strawberry.field(default=None, description="Oldest age, in whole years today.")
+    benefit_kind: BenefitKind | None = strawberry.field(default=None, description="Holds at least one benefit of this kind.")
+
+
+@strawberry.type(description="A person in a list, with its cursor.")
+class PersonEdge:
+    node: Person = strawberry.field(description="The person.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this person.")
+
+
+async def _person_total(root) -> int:
+    return await root.total_count()
+
+
+@strawberry.type(description="A page of persons in citizen-ID order.")
+class PersonConnection:
+    edges: list[PersonEdge] = strawberry.field(description="The persons on this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+    total_count: int = strawberry.field(resolver=_person_total, description="How many persons match, across both sources (costs a count on each source).")

@@ -8,7 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers import geography, persons, sources
 from schema.geography import District, Province
 from schema.guards import PurposeStated
-from schema.persons import Person
+from schema.persons import Person, PersonConnection, PersonFilter
 from schema.errors import HubSchema
 from schema.scalars import SCALAR_MAP, CitizenId
 from schema.sources import SourceStatus
@@ -37,6 +37,15 @@ class Query:
     )
     async def person(self, info: strawberry.Info, citizen_id: CitizenId) -> Person | None:
         return await persons.person(info, citizen_id)
+
+    @strawberry.field(
+        description="Persons across both sources in citizen-ID order; at most 100 a page.",
+        permission_classes=[PurposeStated],
+    )
+    async def persons(
+        self, info: strawberry.Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> PersonConnection:
+        return await persons.persons(info, filter, first, after)
 
 
 def build_schema() -> strawberry.Schema:

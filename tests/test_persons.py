@@ -221,3 +221,66 @@ def test_district_limited_token_sees_only_its_districts(app_client, unified):
     assert person is None  # lives in 5001
     person = query(app_client, token, PERSON_QUERY, {"id": BOTH})["data"]["person"]
     assert person["citizenId"] == BOTH
+
+
+LIST = """
+query($filter: PersonFilter, $first: Int, $after: String) {
+  persons(filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges { cursor node { citizenId sources } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+ALL_VALID_IDS = sorted({BOTH, DASHED, SPACED, MINISTRY_ONLY, CITY_ONLY, TYPO_INTENDED, DECEASED})
+
+
+def _walk(client, token, filter=None, first=2):
+    seen, after, total = [], None, None
+    for _ in range(20):
+        data = query(client, token, LIST, {"filter": filter, "first": first, "after": after})
+        assert "errors" not in data, data
+        connection = data["data"]["persons"]
+        total = connection["totalCount"]
+        seen += [e["node"]["citizenId"] for e in connection["edges"]]
+        if not connection["pageInfo"]["hasNextPage"]:
+            return seen, total
+        after = connection["pageInfo"]["endCursor"]
+    raise AssertionError("pagination did not end")
+
+
+def test_persons_lists_both_sources_once_each_in_order(app_client, full_token):
+    seen, total = _walk(app_client, full_token)
+    assert seen == ALL_VALID_IDS  # the invalid PID is no person; dashed and spaced PIDs are not duplicated
+    assert total == len(ALL_VALID_IDS)
+
+
+def test_persons_filtered_by_district(app_client, full_token):
+    # Ministry persons by their ministry district; the city-only person by the city's district (1004).
+    seen, total = _walk(app_client, full_token, {"districtCode": "1001"})
+    assert seen == sorted({BOTH, TYPO_INTENDED, DECEASED}) and total == 3
+    seen, total = _walk(app_client, full_token, {"districtCode": "1004"})
+    assert seen == [CITY_ONLY] and total == 1
+
+
+def test_persons_filtered_by_age_and_benefit(app_client, full_token):
+    seen, total = _walk(app_client, full_token, {"ageMax": 40})
+    assert seen == [MINISTRY_ONLY] and total == 1  # born 1990
+    seen, total = _walk(app_client, full_token, {"ageMin": 80})
+    assert seen == [CITY_ONLY] and total == 1  # born 1940, city only
+    seen, total = _walk(app_client, full_token, {"benefitKind": "ELDERLY_ALLOWANCE"}, first=3)
+    assert seen == sorted({BOTH, DASHED, SPACED, CITY_ONLY, DECEASED}) and total == 5
+
+
+def test_persons_page_size_is_capped(app_client, full_token):
+    body = query(app_client, full_token, LIST, {"first": 101})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = query(app_client, full_token, LIST, {"after": "bm90LWEtY3Vyc29y"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_persons_respect_districts_claim(app_client, unified):
+    token = mint(settings_for(unified.urls), FULL, districts=["1001", "1004"])
+    seen, total = _walk(app_client, token)
+    assert seen == sorted({BOTH, TYPO_INTENDED, DECEASED, CITY_ONLY}) and total == 4

@@ -1,0 +1,69 @@
+"""Building Relay connections from the listing of persons and cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLError
+
+from hub.auth.scopes import Scope
+from hub.context import Context
+from hub.person_listing import PersonFilter, PersonLister
+from resolvers.loaders import source_error
+from resolvers.persons import PersonView
+from schema.connections import decode_cursor, encode_cursor, page_info, page_size
+
+PERSON_CURSOR = "person"
+
+
+@dataclass
+class PersonEdgeRow:
+    node: PersonView
+    cursor: str
+
+
+@dataclass
+class PersonConnectionRow:
+    edges: list[PersonEdgeRow]
+    page_info: object
+    _lister: PersonLister
+    _filter: PersonFilter
+
+    async def total_count(self) -> int:
+        return await self._lister.count(self._filter)
+
+
+def report_partial(info: strawberry.Info[Context], outages) -> None:
+    for outage in outages:
+        error = source_error(outage)
+        info.context.partial_errors.append(
+            GraphQLError(error.message, path=info.path.as_list(), extensions=error.extensions)
+        )
+
+
+async def person_connection(info: strawberry.Info[Context], person_filter, first: int | None, after: str | None):
+    size = page_size(first)
+    subject = info.context.subject
+    if not ({Scope.MINISTRY_READ, Scope.CITY_READ} & subject.scopes):
+        raise GraphQLError(
+            "listing persons requires ministry:read or city:read",
+            extensions={"code": "FORBIDDEN", "scope": "ministry:read city:read"},
+        )
+    after_id = decode_cursor(PERSON_CURSOR, after)
+    lister = PersonLister(
+        info.context.sources,
+        can_read_ministry=Scope.MINISTRY_READ in subject.scopes,
+        can_read_city=Scope.CITY_READ in subject.scopes,
+        districts=subject.districts,
+    )
+    page = await lister.page(person_filter, first=size, after=after_id)
+    if len(page.unavailable) == (Scope.MINISTRY_READ in subject.scopes) + (Scope.CITY_READ in subject.scopes):
+        raise source_error(page.unavailable[0])
+    report_partial(info, page.unavailable)
+    edges = [
+        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(PERSON_CURSOR, p.citizen_id))
+        for p in page.persons
+    ]
+    end = encode_cursor(PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
+    return PersonConnectionRow(edges, page_info(edges, page.has_next, end), lister, person_filter)
