@@ -23,6 +23,8 @@ class Context:
     loaders: dict = field(default_factory=dict)
     # Errors about data left out (a source down) that do not null any field; added to the response.
     partial_errors: list = field(default_factory=list)
+    # Sources found unavailable during this request (each reported once per field path).
+    request_outages: list = field(default_factory=list)
 
     @property
     def stated_purpose(self) -> str | None:

@@ -22,7 +22,7 @@ from hub.sources.city import bindings as city_bindings
 from hub.sources.city import tables as city
 from hub.sources.ministry import bindings as ministry_bindings
 from hub.sources.ministry import tables as ministry
-from hub.thai import age_on, is_valid_citizen_id
+from hub.thai import age_on, is_valid_citizen_id, years_before
 
 MAX_ROUNDS = 8
 CITY_KINDS = {
@@ -44,9 +44,9 @@ class PersonFilter:
         """Birth dates for ages in [age_min, age_max] on as_of (inclusive)."""
         latest = earliest = None
         if self.age_min is not None:
-            latest = _years_before(self.as_of, self.age_min)
+            latest = years_before(self.as_of, self.age_min)
         if self.age_max is not None:
-            earliest = _years_before(self.as_of, self.age_max + 1) + dt.timedelta(days=1)
+            earliest = years_before(self.as_of, self.age_max + 1) + dt.timedelta(days=1)
         return earliest, latest
 
     def age_matches(self, birth: dt.date | None, death: dt.date | None = None) -> bool:
@@ -56,13 +56,6 @@ class PersonFilter:
             return False
         age = age_on(birth, self.as_of)
         return (self.age_min is None or age >= self.age_min) and (self.age_max is None or age <= self.age_max)
-
-
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass

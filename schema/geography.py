@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
+from resolvers import figures
 from resolvers import geography as resolve
 
 
@@ -37,4 +40,8 @@ class District:
     )
     subdistricts: list[Subdistrict] = strawberry.field(
         resolver=resolve.subdistricts_of, description="The district's current subdistricts, by code."
+    )
+    figures: Annotated["DistrictFigures", strawberry.lazy("schema.figures")] | None = strawberry.field(
+        resolver=figures.figures_of,
+        description="Figures from both sources (null parts where a source is unavailable or not permitted).",
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers import geography, persons, sources
+from resolvers import figures, geography, persons, sources
+from schema.figures import Committee
 from schema.geography import District, Province
 from schema.guards import PurposeStated
 from schema.persons import Person, PersonConnection, PersonFilter
@@ -29,6 +30,13 @@ class Query:
     )
     district: District | None = strawberry.field(
         resolver=geography.district, description="One district by its 4-digit DOPA code; null if unknown."
+    )
+
+    committees: list[Committee] = strawberry.field(
+        resolver=figures.committees, description="The four joint committees, each a lens over the same data."
+    )
+    committee: Committee | None = strawberry.field(
+        resolver=figures.committee, description="One committee by number (1-4); null for another number."
     )
 
     @strawberry.field(

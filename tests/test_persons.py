@@ -284,3 +284,42 @@ def test_persons_respect_districts_claim(app_client, unified):
     token = mint(settings_for(unified.urls), FULL, districts=["1001", "1004"])
     seen, total = _walk(app_client, token)
     assert seen == sorted({BOTH, TYPO_INTENDED, DECEASED, CITY_ONLY}) and total == 4
+
+
+FIGURES = """
+{ district(code: "1001") { code figures { persons elderlyPersons deceasedPersons households elderlyAllowanceActive
+    elderlyAllowanceMonthly disabilityAllowanceActive openCases { category count } } } }
+"""
+
+
+def test_district_figures_from_both_sources(app_client, full_token):
+    body = query(app_client, full_token, FIGURES)
+    assert "errors" not in body, body
+    figures = body["data"]["district"]["figures"]
+    # Ministry, district 1001: BOTH, TYPO_INTENDED alive (born 1950: elderly), DECEASED dead; household 501.
+    assert figures["persons"] == 2 and figures["elderlyPersons"] == 2 and figures["deceasedPersons"] == 1
+    assert figures["households"] == 1
+    # City, dist_id 1: registrations 1 (BOTH), 5 (TYPO) and 6 (DECEASED), all active at 700.
+    assert figures["elderlyAllowanceActive"] == 3 and figures["elderlyAllowanceMonthly"] == "2100.00"
+    assert figures["disabilityAllowanceActive"] == 0
+    assert figures["openCases"] == [{"category": "ELDERLY", "count": 1}]  # case 9001 was opened in 100101
+
+
+def test_committees(app_client, full_token):
+    body = query(app_client, full_token, "{ committees { number lens figureNames } committee(number: 4) { sources { name reachable } districts { district { code } figures { persons } } } }")
+    assert "errors" not in body, body
+    assert [c["number"] for c in body["data"]["committees"]] == [1, 2, 3, 4]
+    data = body["data"]["committee"]
+    assert {s["name"] for s in data["sources"]} == {"ministry", "city"}
+    assert len(data["districts"]) == 50
+    by_code = {d["district"]["code"]: d["figures"]["persons"] for d in data["districts"]}
+    assert by_code["1001"] == 2 and by_code["1002"] == 1 and by_code["1050"] == 0
+
+
+def test_figures_of_other_districts_are_refused_to_a_limited_token(app_client, unified):
+    token = mint(settings_for(unified.urls), FULL, districts=["1002"])
+    body = query(app_client, token, FIGURES)
+    assert body["data"]["district"]["figures"] is None
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = query(app_client, token, "{ committee(number: 3) { districts { district { code } } } }")
+    assert [d["district"]["code"] for d in body["data"]["committee"]["districts"]] == ["1002"]
