@@ -10,7 +10,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import records as resolve
-from schema.common import Provenance, RecordIssue
+from schema.common import PageInfo, Provenance, RecordIssue
 from schema.geography import District
 from schema.guards import CityRead, MinistryRead, PurposeStated, SensitiveRead, masked
 from schema.scalars import CitizenId
@@ -170,3 +170,27 @@ class HousingApplication:
     status: str | None = strawberry.field(description="PENDING, APPROVED or REJECTED.")
     provenance: Provenance = strawberry.field(description="Where the record came from.")
     issues: list[RecordIssue] = strawberry.field(description="Source values that could not be normalised.")
+
+
+@strawberry.input(description="Which cases to list. All given conditions must hold.")
+class CaseFilter:
+    district_code: str | None = strawberry.field(default=None, description='DOPA district code, e.g. "1001".')
+    category: str | None = strawberry.field(default=None, description="HOMELESS, BEGGAR, CHILD, YOUTH, ELDERLY, DISABILITY, WOMEN, FAMILY, VULNERABLE or HOUSING.")
+    status: str | None = strawberry.field(default=None, description="OPEN, IN_PROGRESS, REFERRED or CLOSED.")
+
+
+@strawberry.type(description="A case in a list, with its cursor.")
+class CaseEdge:
+    node: WelfareCase = strawberry.field(description="The case.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this case.")
+
+
+async def _case_total(root) -> int:
+    return await root.total_count()
+
+
+@strawberry.type(description="A page of welfare cases in case-number order.")
+class CaseConnection:
+    edges: list[CaseEdge] = strawberry.field(description="The cases on this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+    total_count: int = strawberry.field(resolver=_case_total, description="How many cases match.")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from resolvers import cases as case_resolvers
 from resolvers import figures, geography, persons, sources
 from schema.figures import Committee
 from schema.geography import District, Province
-from schema.guards import PurposeStated
+from schema.guards import MinistryRead, PurposeStated
 from schema.persons import Person, PersonConnection, PersonFilter
+from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
 from schema.scalars import SCALAR_MAP, CitizenId
 from schema.sources import SourceStatus
@@ -54,6 +56,22 @@ class Query:
         self, info: strawberry.Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
     ) -> PersonConnection:
         return await persons.persons(info, filter, first, after)
+
+    @strawberry.field(
+        description="One household of the ministry's register by number; null if unknown.",
+        permission_classes=[PurposeStated, MinistryRead],
+    )
+    async def household(self, info: strawberry.Info, id: int) -> Household | None:
+        return await case_resolvers.household(info, id)
+
+    @strawberry.field(
+        description="Welfare cases (ministry) in case-number order; at most 100 a page.",
+        permission_classes=[PurposeStated, MinistryRead],
+    )
+    async def cases(
+        self, info: strawberry.Info, filter: CaseFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> CaseConnection:
+        return await case_resolvers.cases(info, filter, first, after)
 
 
 def build_schema() -> strawberry.Schema:

@@ -323,3 +323,75 @@ def test_figures_of_other_districts_are_refused_to_a_limited_token(app_client, u
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = query(app_client, token, "{ committee(number: 3) { districts { district { code } } } }")
     assert [d["district"]["code"] for d in body["data"]["committee"]["districts"]] == ["1002"]
+
+
+NESTED = """
+query($first: Int) {
+  persons(first: $first) {
+    edges { node {
+      citizenId firstName district { code }
+      household { householdId members { citizenId } }
+      disabilityCards { cardNo } cases { caseId } childSupportGrants { benefitId } volunteer { volunteerId }
+      elderlyAllowances { benefitId payments { month } }
+      disabilityAllowances { benefitId payments { month } }
+      funeralAid { benefitId } homelessRecords { homelessId } housingApplications { applicationId }
+    } }
+  }
+}
+"""
+
+
+class StatementCounter:
+    def __init__(self, app):
+        import sqlalchemy as sa
+
+        self.counts: dict[str, int] = {}
+        self._listeners = []
+        for name, engine in app.state.databases.engines.items():
+            def listener(*_args, _name=name, **_kwargs):
+                self.counts[_name] = self.counts.get(_name, 0) + 1
+
+            sa.event.listen(engine.sync_engine, "before_cursor_execute", listener)
+            self._listeners.append((engine.sync_engine, listener))
+
+    def reset(self):
+        self.counts = {}
+
+    def close(self):
+        import sqlalchemy as sa
+
+        for engine, listener in self._listeners:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_statements_do_not_grow_with_rows_returned(app_client, full_token):
+    query(app_client, full_token, NESTED, {"first": 1})  # the first request also loads the signing keys
+    counter = StatementCounter(app_client.app)
+    try:
+        counts = {}
+        for first in (1, 3, 7):
+            counter.reset()
+            body = query(app_client, full_token, NESTED, {"first": first})
+            assert "errors" not in body, body
+            assert len(body["data"]["persons"]["edges"]) == first
+            counts[first] = dict(counter.counts)
+        assert counts[1] == counts[3] == counts[7], counts
+        # Store: one revocation check. Ministry: page, city-registrant check, person relations.
+        assert counts[7]["store"] == 1
+        assert counts[7]["ministry"] <= 9 and counts[7]["city"] <= 10, counts[7]
+    finally:
+        counter.close()
+
+
+def test_cases_and_households(app_client, full_token):
+    body = query(app_client, full_token, """
+      { cases(filter: {category: "ELDERLY"}, first: 5) { totalCount edges { node { caseId category district { code } } } }
+        household(id: 501) { householdId members { citizenId } district { code } }
+        none: household(id: 999) { householdId } }""")
+    assert "errors" not in body, body
+    assert body["data"]["cases"]["totalCount"] == 1
+    assert body["data"]["cases"]["edges"][0]["node"] == {"caseId": 9001, "category": "ELDERLY", "district": {"code": "1001"}}
+    assert body["data"]["household"]["members"] == [{"citizenId": BOTH}]
+    assert body["data"]["none"] is None
+    bad = query(app_client, full_token, '{ cases(filter: {category: "ROBBERY"}) { totalCount } }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
