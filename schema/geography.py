@@ -6,7 +6,8 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import figures
+from resolvers import figures, records
+from schema.guards import CityRead, MinistryRead
 from resolvers import geography as resolve
 
 
@@ -40,6 +41,20 @@ class District:
     )
     subdistricts: list[Subdistrict] = strawberry.field(
         resolver=resolve.subdistricts_of, description="The district's current subdistricts, by code."
+    )
+    homeless_counts: list[Annotated["HomelessCount", strawberry.lazy("schema.records")]] | None = strawberry.field(
+        resolver=records.homeless_counts, description="Point-in-time homeless counts (city; Bangkok only).",
+        permission_classes=[CityRead],
+    )
+    housing_projects: list[Annotated["HousingProject", strawberry.lazy("schema.records")]] | None = strawberry.field(
+        resolver=records.housing_projects, description="City housing projects (Bangkok only).", permission_classes=[CityRead]
+    )
+    communities: list[Annotated["Community", strawberry.lazy("schema.records")]] | None = strawberry.field(
+        resolver=records.communities, description="Registered communities (city; Bangkok only).", permission_classes=[CityRead]
+    )
+    assistance_centres: list[Annotated["AssistanceCentre", strawberry.lazy("schema.records")]] | None = strawberry.field(
+        resolver=records.assistance_centres, description="Tambon social assistance centres (ministry).",
+        permission_classes=[MinistryRead],
     )
     figures: Annotated["DistrictFigures", strawberry.lazy("schema.figures")] | None = strawberry.field(
         resolver=figures.figures_of,

@@ -194,3 +194,43 @@ class CaseConnection:
     edges: list[CaseEdge] = strawberry.field(description="The cases on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page ends.")
     total_count: int = strawberry.field(resolver=_case_total, description="How many cases match.")
+
+
+@strawberry.type(description="A point-in-time count of homeless people at one place (city).")
+class HomelessCount:
+    count_id: int = strawberry.field(description="The city's count record number.")
+    count_date: dt.date = strawberry.field(description="Date of the count.")
+    place: str = strawberry.field(description="Where people were counted.")
+    male: int = strawberry.field(description="Men counted.")
+    female: int = strawberry.field(description="Women counted.")
+    unspecified: int = strawberry.field(description="People whose sex was not recorded.")
+    total: int = strawberry.field(description="Everyone counted.")
+    provenance: Provenance = strawberry.field(description="Where the record came from.")
+
+
+@strawberry.type(description="A city housing project.")
+class HousingProject:
+    project_id: int = strawberry.field(description="The city's project number.")
+    name: str = strawberry.field(description="Project name.")
+    units_total: int = strawberry.field(description="Units in the project.")
+    units_occupied: int = strawberry.field(description="Units occupied.")
+    opened_on: dt.date = strawberry.field(description="Date opened.")
+    provenance: Provenance = strawberry.field(description="Where the record came from.")
+
+
+@strawberry.type(description="A registered community (chumchon) in a Bangkok district.")
+class Community:
+    community_id: int = strawberry.field(description="The city's community number.")
+    name: str = strawberry.field(description="Community name.")
+    community_type: str = strawberry.field(description="Type of community as the city classifies it.")
+    households: int = strawberry.field(description="Households in the community.")
+    provenance: Provenance = strawberry.field(description="Where the record came from.")
+
+
+@strawberry.type(description="A tambon social assistance centre (ministry).")
+class AssistanceCentre:
+    centre_code: str = strawberry.field(description="Centre code.")
+    name_th: str = strawberry.field(description="Name in Thai.")
+    subdistrict_code: str = strawberry.field(description="DOPA subdistrict code.")
+    opened_on: dt.date = strawberry.field(description="Date opened.")
+    provenance: Provenance = strawberry.field(description="Where the record came from.")
