@@ -1,12 +1,16 @@
-"""Resolver of the federated sources' status."""
+"""Resolver of the federated sources' status and freshness."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from dataclasses import dataclass
 
 import strawberry
 
 from hub.context import Context
+from hub.federation import SourceUnavailable
+from hub.freshness import last_change
 
 
 @dataclass(frozen=True)
@@ -16,10 +20,20 @@ class SourceStatusRow:
     reachable: bool
     latency_ms: float | None
     schema_revision: str | None
+    last_change: dt.datetime | None
+
+
+async def _freshness(context: Context, name: str) -> dt.datetime | None:
+    try:
+        return await last_change(context.sources[name])
+    except SourceUnavailable:
+        return None
 
 
 async def sources(info: strawberry.Info[Context]) -> list:
     health = await info.context.databases.probe_sources()
+    changes = await asyncio.gather(*(_freshness(info.context, h.name) if h.reachable else asyncio.sleep(0) for h in health))
     return [
-        SourceStatusRow(h.name, h.engine, h.reachable, h.latency_ms, h.revision) for h in health
+        SourceStatusRow(h.name, h.engine, h.reachable, h.latency_ms, h.revision, change)
+        for h, change in zip(health, changes, strict=True)
     ]

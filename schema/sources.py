@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 
@@ -15,4 +17,7 @@ class SourceStatus:
     )
     schema_revision: str | None = strawberry.field(
         description="The migration revision the source database is at; null when unreachable."
+    )
+    last_change: dt.datetime | None = strawberry.field(
+        description="The newest change time the source's tables record: how fresh its data is. Null when unreachable or empty."
     )

@@ -306,11 +306,14 @@ def test_district_figures_from_both_sources(app_client, full_token):
 
 
 def test_committees(app_client, full_token):
-    body = query(app_client, full_token, "{ committees { number lens figureNames } committee(number: 4) { sources { name reachable } districts { district { code } figures { persons } } } }")
+    body = query(app_client, full_token, "{ committees { number lens figureNames } committee(number: 4) { sources { name reachable lastChange } districts { district { code } figures { persons } } } }")
     assert "errors" not in body, body
     assert [c["number"] for c in body["data"]["committees"]] == [1, 2, 3, 4]
     data = body["data"]["committee"]
     assert {s["name"] for s in data["sources"]} == {"ministry", "city"}
+    freshness = {s["name"]: s["lastChange"] for s in data["sources"]}
+    assert freshness["ministry"].startswith("2026-11-01T09:00:00")  # factories' updated_at (UTC)
+    assert freshness["city"] == "2026-10-15T14:30:00+07:00"  # city upd_dt is Bangkok local time
     assert len(data["districts"]) == 50
     by_code = {d["district"]["code"]: d["figures"]["persons"] for d in data["districts"]}
     assert by_code["1001"] == 2 and by_code["1002"] == 1 and by_code["1050"] == 0

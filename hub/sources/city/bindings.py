@@ -226,3 +226,8 @@ DISABILITY_PAYMENTS = Relation(
     "payments", replace(PAYMENT, name="city.tb_allow_pay.D", where=t.tb_allow_pay.c.reg_kind == "D"),
     t.tb_allow_pay.c.reg_id, "registration_id", order_by=(t.tb_allow_pay.c.pay_ym,),
 )
+
+BINDINGS = (
+    ELDERLY_ALLOWANCE, DISABILITY_ALLOWANCE, PAYMENT, FUNERAL_AID, HOMELESS_COUNT, HOMELESS_PERSON,
+    HOUSING_PROJECT, HOUSING_APPLICATION, COMMUNITY,
+)

@@ -195,3 +195,5 @@ HOUSEHOLD_MPI = Relation(
 HOUSEHOLD_CASES = Relation(
     "cases", WELFARE_CASE, t.welfare_case.c.household_id, "household_id", order_by=(t.welfare_case.c.opened_at,)
 )
+
+BINDINGS = (PERSON, HOUSEHOLD, MPI_ASSESSMENT, DISABILITY_CARD, WELFARE_CASE, CHILD_SUPPORT_GRANT, VOLUNTEER, ASSISTANCE_CENTRE)
