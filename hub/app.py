@@ -42,6 +42,45 @@ def _unauthenticated(reason: str, *, token_present: bool) -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
+MAX_BODY_BYTES = 100 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers)
+
+
+def _refuse_transport(request: Request) -> Response | None:
+    """What is refused before anything else: other methods, non-JSON posts, oversized bodies."""
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return _error(415, "BAD_USER_INPUT", "POST /graphql takes application/json")
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    return None
+
+
+def _limited(receive, limit: int):
+    """A receive channel that stops a body (chunked or lying about its length) past the limit."""
+    seen = 0
+
+    async def limited_receive():
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return limited_receive
+
+
 class HubGraphQL(GraphQL):
     """GraphQL over HTTP: every operation needs a valid bearer token; the context is typed and per request."""
 
@@ -61,6 +100,12 @@ class HubGraphQL(GraphQL):
             await send({"type": "websocket.close", "code": 1008})
             return
         request = Request(scope, receive)
+        refusal = _refuse_transport(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        receive = _limited(receive, MAX_BODY_BYTES)
+        request = Request(scope, receive)
         wants_ide = (
             request.method == "GET"
             and self.graphql_ide is not None
@@ -77,6 +122,8 @@ class HubGraphQL(GraphQL):
             request.state.subject = subject
         try:
             await super().__call__(scope, receive, send)
+        except BodyTooLarge:
+            await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
         finally:
             context = scope.get("state", {}).get("context")
             if context is not None and context.sources is not None:

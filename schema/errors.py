@@ -21,6 +21,7 @@ _ECHOED_VALUE = [
     re.compile(r" got invalid value .*?;", re.DOTALL),
 ]
 _COERCION = re.compile(r"^Variable '\$\w+'|^Expected value of type|^Argument '")
+_LIMITS = re.compile(r"exceeds maximum operation depth|aliases found|more than \d+ tokens", re.IGNORECASE)
 
 
 def sanitise(error: GraphQLError) -> GraphQLError:
@@ -31,7 +32,12 @@ def sanitise(error: GraphQLError) -> GraphQLError:
     if "code" not in extensions:
         if error.original_error is None and (error.path is None):
             # Parse, validation and variable-coercion errors: the request was at fault.
-            extensions["code"] = "BAD_USER_INPUT" if _COERCION.search(error.message) else "GRAPHQL_VALIDATION_FAILED"
+            if _LIMITS.search(error.message):
+                extensions["code"] = "QUERY_TOO_COMPLEX"
+            elif _COERCION.search(error.message):
+                extensions["code"] = "BAD_USER_INPUT"
+            else:
+                extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
         elif error.original_error is not None and not isinstance(error.original_error, GraphQLError):
             log.error("unexpected %s at %s", type(error.original_error).__name__, error.path)
             message = "internal error"

@@ -10,6 +10,7 @@ from resolvers import figures, geography, persons, sources
 from schema.figures import Committee
 from schema.geography import District, Province
 from schema.guards import MinistryRead, PurposeStated
+from schema.limits import limit_extensions
 from schema.persons import Person, PersonConnection, PersonFilter
 from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
@@ -75,4 +76,4 @@ class Query:
 
 
 def build_schema() -> strawberry.Schema:
-    return HubSchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    return HubSchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=limit_extensions())

@@ -1,0 +1,106 @@
+"""Limits every operation must pass before any resolver runs (so before any database work).
+
+Depth, aliases and tokens use strawberry's validators; fields, root fields, directives and a
+static cost estimate are counted here over the document with fragments expanded.
+"""
+
+from __future__ import annotations
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    VariableNode,
+)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+# strawberry counts the root field as depth 0: 6 allows seven levels of fields, refuses eight.
+MAX_DEPTH = 6
+MAX_ALIASES = 100
+MAX_TOKENS = 2_000
+MAX_FIELDS = 300
+MAX_ROOT_FIELDS = 10
+MAX_DIRECTIVES = 5
+MAX_COST = 50_000
+# How many items a list is assumed to hold when the query does not say (connections default to 20).
+DEFAULT_LIST_FACTOR = 10
+CONNECTION_DEFAULT_PAGE = 20
+
+TOO_COMPLEX = {"code": "QUERY_TOO_COMPLEX"}
+
+
+def _first_argument(field: FieldNode, variables: dict) -> int | None:
+    for argument in field.arguments or ():
+        if argument.name.value != "first":
+            continue
+        if isinstance(argument.value, IntValueNode):
+            return int(argument.value.value)
+        if isinstance(argument.value, VariableNode):
+            value = variables.get(argument.value.name.value)
+            return value if isinstance(value, int) else None
+    return None
+
+
+class OperationBudget(ValidationRule):
+    """Counts fields, root fields and directives, and estimates cost; refuses what is over budget."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_args) -> None:
+        fragments = {f.name.value: f for f in self.context.document.definitions if hasattr(f, "type_condition") and hasattr(f, "name")}
+        self.fields = 0
+        self.directives = len(node.directives or ())
+        self.cost = 0
+        root_fields = self._walk(node.selection_set, fragments, 1, frozenset(), count_roots=True)
+        problems = []
+        if root_fields > MAX_ROOT_FIELDS:
+            problems.append(f"{root_fields} root fields (at most {MAX_ROOT_FIELDS})")
+        if self.fields > MAX_FIELDS:
+            problems.append(f"{self.fields} fields (at most {MAX_FIELDS})")
+        if self.directives > MAX_DIRECTIVES:
+            problems.append(f"{self.directives} directives (at most {MAX_DIRECTIVES})")
+        if self.cost > MAX_COST:
+            problems.append(f"an estimated cost of {self.cost} (at most {MAX_COST})")
+        for problem in problems:
+            self.report_error(GraphQLError(f"the operation is too complex: {problem}", node, extensions=TOO_COMPLEX))
+
+    def _walk(self, selection_set: SelectionSetNode | None, fragments, multiplier: int, seen: frozenset, count_roots=False) -> int:
+        if selection_set is None:
+            return 0
+        roots = 0
+        for selection in selection_set.selections:
+            self.directives += len(selection.directives or ())
+            if isinstance(selection, FieldNode):
+                roots += 1
+                self.fields += 1
+                self.cost += multiplier
+                child = multiplier
+                first = _first_argument(selection, self.context.variable_values if hasattr(self.context, "variable_values") else {})
+                if first is not None:
+                    child = multiplier * max(first, 1)
+                elif selection.name.value in ("edges",):
+                    child = multiplier
+                elif selection.selection_set is not None and selection.name.value.endswith("s"):
+                    child = multiplier * DEFAULT_LIST_FACTOR
+                self._walk(selection.selection_set, fragments, min(child, MAX_COST + 1), seen)
+            elif isinstance(selection, InlineFragmentNode):
+                roots += self._walk(selection.selection_set, fragments, multiplier, seen, count_roots)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in seen or name not in fragments:
+                    continue  # cycles and unknown fragments are reported by graphql's own rules
+                roots += self._walk(fragments[name].selection_set, fragments, multiplier, seen | {name}, count_roots)
+        return roots
+
+
+def limit_extensions() -> list:
+    # Factories: strawberry builds fresh extension instances for each request.
+    return [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([OperationBudget]),
+    ]

@@ -1,0 +1,91 @@
+"""Operations over budget are refused before any source database is asked anything."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from tests.conftest import settings_for
+from tests.test_persons import StatementCounter
+from tests.tokens import mint
+
+
+@pytest.fixture(scope="module")
+def client(migrated_databases):
+    with TestClient(create_app(settings_for(migrated_databases.urls))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def headers(migrated_databases):
+    token = mint(settings_for(migrated_databases.urls), "ministry:read city:read pii:read")
+    return {"Authorization": f"Bearer {token}", "X-Purpose": "test"}
+
+
+def nested(levels: int) -> str:
+    """A query whose deepest field sits at `levels` levels."""
+    body = "code"
+    names = ["districts", "province"]
+    root_arguments = '(provinceCode: "10")'
+    for level in range(levels - 1, 0, -1):
+        field = names[(level - 1) % 2]
+        arguments = root_arguments if level == 1 else ""
+        body = f"{field}{arguments} {{ {body} }}"
+    return "{ " + body + " }"
+
+
+CASES = {
+    "8-level nesting": nested(8),
+    "101 aliases": "{ " + " ".join(f"a{i}: districts(provinceCode: \"10\") {{ code }}" for i in range(101)) + " }",
+    "500 repeated fields": "{ districts(provinceCode: \"10\") { " + "code " * 500 + "} }",
+    "11 root fields": "{ " + " ".join(f"d{i}: district(code: \"10{i:02d}\") {{ code }}" for i in range(1, 12)) + " }",
+    "10 unknown directives": "{ districts(provinceCode: \"10\") " + " ".join(f"@d{i}" for i in range(10)) + " { code } }",
+    "circular fragments": "{ districts(provinceCode: \"10\") { ...A } } fragment A on District { province { districts { ...B } } } fragment B on District { ...A }",
+    "first: 99999999": "{ persons(first: 99999999) { edges { node { citizenId } } } }",
+    "cost of nested pages": "{ persons(first: 100) { edges { node { household { members { cases { caseId } disabilityCards { cardNo } elderlyAllowances { payments { month } } } } } } } }",
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_refused_without_touching_a_source(client, headers, name):
+    client.post("/graphql", json={"query": "{ districts(provinceCode: \"10\") { code } }"}, headers=headers)
+    counter = StatementCounter(client.app)
+    try:
+        response = client.post("/graphql", json={"query": CASES[name]}, headers=headers)
+    finally:
+        counter.close()
+    body = response.json()
+    assert body.get("data") is None, body
+    assert body["errors"], body
+    assert body["errors"][0]["extensions"]["code"] in {"QUERY_TOO_COMPLEX", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}
+    assert counter.counts.get("ministry", 0) == 0 and counter.counts.get("city", 0) == 0
+
+
+def test_seven_levels_pass(client, headers):
+    seven = "{ persons(first: 5) { edges { node { household { members { household { householdId } } } } } } }"
+    response = client.post("/graphql", json={"query": seven}, headers=headers)
+    assert "errors" not in response.json(), response.json()
+
+
+def test_over_budget_codes(client, headers):
+    for name in ("8-level nesting", "101 aliases", "500 repeated fields", "11 root fields", "cost of nested pages"):
+        body = client.post("/graphql", json={"query": CASES[name]}, headers=headers).json()
+        assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", (name, body)
+
+
+def test_a_2mb_body_is_refused(client, headers):
+    big = "{ districts(provinceCode: \"10\") { code } }" + " " * (2 * 1024 * 1024)
+    response = client.post("/graphql", json={"query": big}, headers=headers)
+    assert response.status_code == 413
+
+
+def test_form_encoded_posts_are_refused(client, headers):
+    response = client.post("/graphql", data={"query": "{ districts(provinceCode: \"10\") { code } }"}, headers=headers)
+    assert response.status_code == 415
+
+
+def test_batched_operations_are_refused(client, headers):
+    operations = [{"query": "{ districts(provinceCode: \"10\") { code } }"}] * 11
+    response = client.post("/graphql", json=operations, headers=headers)
+    assert response.status_code == 400
