@@ -53,8 +53,10 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status, headers=headers)
 
 
-def _refuse_transport(request: Request) -> Response | None:
-    """What is refused before anything else: other methods, non-JSON posts, oversized bodies."""
+def _refuse_transport(request: Request, production: bool) -> Response | None:
+    """What is refused before anything else: GET in production, non-JSON posts, oversized bodies."""
+    if request.method == "GET" and production:
+        return _error(405, "BAD_USER_INPUT", "use POST with application/json", headers={"Allow": "POST"})
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
@@ -100,7 +102,7 @@ class HubGraphQL(GraphQL):
             await send({"type": "websocket.close", "code": 1008})
             return
         request = Request(scope, receive)
-        refusal = _refuse_transport(request)
+        refusal = _refuse_transport(request, self.settings.env is Environment.PRODUCTION)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -170,7 +172,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings) -> Starlette:
-    schema = build_schema()
+    schema = build_schema(production=settings.env is Environment.PRODUCTION)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import cases as case_resolvers
@@ -75,5 +76,10 @@ class Query:
         return await case_resolvers.cases(info, filter, first, after)
 
 
-def build_schema() -> strawberry.Schema:
-    return HubSchema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP), extensions=limit_extensions())
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    """The schema; in production introspection and field suggestions are off."""
+    extensions = limit_extensions()
+    if production:
+        extensions.append(DisableIntrospection)
+    config = StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production)
+    return HubSchema(query=Query, config=config, extensions=extensions)

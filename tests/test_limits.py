@@ -89,3 +89,21 @@ def test_batched_operations_are_refused(client, headers):
     operations = [{"query": "{ districts(provinceCode: \"10\") { code } }"}] * 11
     response = client.post("/graphql", json=operations, headers=headers)
     assert response.status_code == 400
+
+
+def test_production_turns_off_introspection_suggestions_ide_and_get(migrated_databases):
+    settings = settings_for(migrated_databases.urls, env="production")
+    token = mint(settings, "ministry:read")
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        body = client.post("/graphql", json={"query": "{ __schema { types { name } } }"}, headers=auth).json()
+        assert body.get("data") is None and body["errors"]
+        body = client.post("/graphql", json={"query": "{ district(code: \"1001\") { nameE } }"}, headers=auth).json()
+        assert "Did you mean" not in body["errors"][0]["message"]
+        ide = client.get("/graphql", headers={"accept": "text/html"})
+        assert ide.status_code in (401, 404, 405) or "graphiql" not in ide.text.lower()
+        get = client.get("/graphql", params={"query": "{ districts(provinceCode: \"10\") { code } }"}, headers=auth)
+        assert get.status_code in (404, 405)
+    with TestClient(create_app(settings_for(migrated_databases.urls))) as client:
+        body = client.post("/graphql", json={"query": "{ district(code: \"1001\") { nameE } }"}, headers=auth).json()
+        assert "Did you mean" in body["errors"][0]["message"]  # the demo keeps them
