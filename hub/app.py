@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
+import uuid
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from hub.audit import AuditEntry, AuditUnavailable, AuditWriter
 from hub.auth import server as oauth
 from hub.auth.resource import Authenticator
 from hub.auth.tokens import TokenRejected
@@ -83,6 +87,35 @@ def _limited(receive, limit: int):
     return limited_receive
 
 
+_NAMED_OPERATION = re.compile(r"^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)")
+
+
+def _operation_name(query: str | None) -> str | None:
+    """The name of a document's operation when the request did not say (for the audit trail)."""
+    match = _NAMED_OPERATION.match(query or "")
+    return match.group(1) if match else None
+
+
+def audit_entry(context: Context, result) -> AuditEntry:
+    subject = context.subject
+    if result.errors and result.data is None:
+        outcome = "refused" if any((e.extensions or {}).get("code") == "FORBIDDEN" for e in result.errors) else "error"
+    else:
+        outcome = "partial" if result.errors else "ok"
+    return AuditEntry(
+        kind="read",
+        request_id=context.request_id,
+        client_id=subject.client_id,
+        subject=subject.subject,
+        scopes=" ".join(sorted(subject.scopes)),
+        purpose=context.stated_purpose,
+        operation_name=context.operation_name,
+        document_hash=hashlib.sha256(context.query.encode()).hexdigest() if context.query else None,
+        citizen_ids=frozenset(context.accessed_citizen_ids),
+        outcome=outcome,
+    )
+
+
 class HubGraphQL(GraphQL):
     """GraphQL over HTTP: every operation needs a valid bearer token; the context is typed and per request."""
 
@@ -108,6 +141,7 @@ class HubGraphQL(GraphQL):
             return
         receive = _limited(receive, MAX_BODY_BYTES)
         request = Request(scope, receive)
+        request.state.request_id = uuid.uuid4().hex
         wants_ide = (
             request.method == "GET"
             and self.graphql_ide is not None
@@ -142,9 +176,35 @@ class HubGraphQL(GraphQL):
             subject=request.state.subject,
             purpose=request.headers.get("x-purpose"),
             sources=RequestSources(databases.engines, self.settings.source_timeout),
+            request_id=request.state.request_id,
         )
         request.state.context = context
         return context
+
+    async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
+        if not isinstance(request_data, list):
+            context.query = request_data.query
+            context.operation_name = request_data.operation_name or _operation_name(request_data.query)
+        return await super().execute_operation(
+            request=request, request_adapter=request_adapter, request_data=request_data,
+            context=context, root_value=root_value, sub_response=sub_response,
+        )
+
+    async def process_result(self, request, result):
+        response = await super().process_result(request, result)
+        context: Context | None = getattr(request.state, "context", None)
+        if context is None or not context.reads_personal_data:
+            return response
+        try:
+            await request.app.state.audit.record(audit_entry(context, result))
+        except AuditUnavailable:
+            # Nothing is shown that was not audited.
+            return {
+                "data": None,
+                "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
+                            "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
+            }
+        return response
 
 
 async def healthz(_: Request) -> JSONResponse:
@@ -179,9 +239,12 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.databases = Databases.from_settings(settings)
         app.state.authenticator = Authenticator(settings, app.state.databases["store"])
+        app.state.audit = AuditWriter(app.state.databases["store"])
+        app.state.audit.start()
         try:
             yield
         finally:
+            await app.state.audit.stop()
             await app.state.databases.dispose()
 
     graphql = HubGraphQL(schema, settings)

@@ -183,6 +183,17 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.audit import verify
+
+    checked, problem = _with_store(settings, lambda dbs: verify(dbs["store"]))
+    if problem is not None:
+        print(f"audit trail BROKEN at entry {problem.entry_id}: {problem.problem} ({checked} entries before it are intact)")
+        return 1
+    print(f"audit trail intact: {checked} entries")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="The MSDHS-BMA social-welfare data hub.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = client_actions.add_parser("revoke", help="revoke a client")
     revoke.add_argument("client_id")
     clients.set_defaults(handler=_clients)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    audit_actions.add_parser("verify", help="check the hash chain; exits 1 naming the first bad entry")
+    audit.set_defaults(handler=_audit)
 
     keys = commands.add_parser("keys", help="manage token signing keys")
     key_actions = keys.add_subparsers(dest="action", required=True)

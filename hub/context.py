@@ -25,6 +25,19 @@ class Context:
     partial_errors: list = field(default_factory=list)
     # Sources found unavailable during this request (each reported once per field path).
     request_outages: list = field(default_factory=list)
+    # For the audit trail: whether personal data was asked for, and whose records were read.
+    request_id: str = ""
+    reads_personal_data: bool = False
+    accessed_citizen_ids: set = field(default_factory=set)
+    query: str | None = None
+    operation_name: str | None = None
+
+    def saw(self, records) -> None:
+        """Note the citizen IDs of records read for this request (the audit trail lists them)."""
+        for record in records:
+            citizen_id = getattr(record, "citizen_id", None)
+            if citizen_id:
+                self.accessed_citizen_ids.add(citizen_id)
 
     @property
     def stated_purpose(self) -> str | None:

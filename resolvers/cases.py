@@ -80,6 +80,7 @@ async def cases(info: strawberry.Info[Context], case_filter, first: int | None, 
         raise source_error(exc) from None
     has_next = len(records) > size
     records = records[:size]
+    info.context.saw(records)
     edges = [EdgeRow(r, encode_cursor(CASE_CURSOR, str(r.case_id))) for r in records]
 
     async def count() -> int:

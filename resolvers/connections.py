@@ -61,6 +61,7 @@ async def person_connection(info: strawberry.Info[Context], person_filter, first
     if len(page.unavailable) == (Scope.MINISTRY_READ in subject.scopes) + (Scope.CITY_READ in subject.scopes):
         raise source_error(page.unavailable[0])
     report_partial(info, page.unavailable)
+    info.context.saw(page.persons)
     edges = [
         PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(PERSON_CURSOR, p.citizen_id))
         for p in page.persons

@@ -29,6 +29,8 @@ def relation_loader(context: Context, relation: Relation) -> DataLoader:
 
         async def batch(keys: list) -> list:
             grouped = await load_related(session, relation, keys, context.subject.districts)
+            for records in grouped.values():
+                context.saw(records)
             return [grouped.get(key, []) for key in keys]
 
         loader = context.loaders[cache_key] = DataLoader(load_fn=batch)

@@ -46,6 +46,8 @@ class PurposeStated(BasePermission):
     error_extensions = {"code": "FORBIDDEN", "reason": "PURPOSE_REQUIRED"}
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        # Every field behind this permission reads personal data: the request is audited.
+        info.context.reads_personal_data = True
         purpose = info.context.stated_purpose
         return bool(purpose and purpose.strip())
 
@@ -58,6 +60,7 @@ _MASKS = {
     "citizen_id": lambda v: mask_citizen_id(v) if isinstance(v, str) and len(v) == 13 else None,
     "name": _initial,
     "hidden": lambda v: None,
+    "citizen_id_list": lambda v: [mask_citizen_id(c) for c in v],
 }
 
 

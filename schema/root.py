@@ -6,16 +6,18 @@ import strawberry
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
+from resolvers import audit as audit_resolvers
 from resolvers import cases as case_resolvers
 from resolvers import figures, geography, persons, sources
+from schema.audit import AuditConnection, AuditEntry, AuditFilter
 from schema.figures import Committee
 from schema.geography import District, Province
-from schema.guards import MinistryRead, PurposeStated
+from schema.guards import AuditRead, MinistryRead, PurposeStated
 from schema.limits import limit_extensions
 from schema.persons import Person, PersonConnection, PersonFilter
 from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
-from schema.scalars import SCALAR_MAP, CitizenId
+from schema.scalars import SCALAR_MAP, CitizenId, parse_citizen_id_argument
 from schema.sources import SourceStatus
 
 
@@ -74,6 +76,24 @@ class Query:
         self, info: strawberry.Info, filter: CaseFilter | None = None, first: int | None = None, after: str | None = None
     ) -> CaseConnection:
         return await case_resolvers.cases(info, filter, first, after)
+
+    @strawberry.field(
+        description="The audit trail, oldest first; at most 100 a page. Needs audit:read.",
+        permission_classes=[AuditRead, PurposeStated],
+    )
+    async def audit_log(
+        self, info: strawberry.Info, filter: AuditFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> AuditConnection:
+        if filter is not None and filter.citizen_id is not None:
+            filter.citizen_id = parse_citizen_id_argument(filter.citizen_id)
+        return await audit_resolvers.audit_log_page(info, filter, first, after)
+
+    @strawberry.field(
+        description="Every audited access to one person's data (a data-subject access report). Needs audit:read.",
+        permission_classes=[AuditRead, PurposeStated],
+    )
+    async def access_history(self, info: strawberry.Info, citizen_id: CitizenId) -> list[AuditEntry]:
+        return await audit_resolvers.access_history(info, citizen_id)
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

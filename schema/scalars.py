@@ -32,3 +32,13 @@ CITIZEN_ID_SCALAR = strawberry.scalar(
 
 
 SCALAR_MAP = {CitizenId: CITIZEN_ID_SCALAR}
+
+
+def parse_citizen_id_argument(value: str) -> str:
+    """A citizen ID given inside an input object: the same rule as the scalar, as a typed error."""
+    from graphql import GraphQLError
+
+    try:
+        return parse_citizen_id(value)
+    except InvalidCitizenId as exc:
+        raise GraphQLError(f"invalid citizen ID: {exc.reason}", extensions={"code": "BAD_USER_INPUT"}) from None

@@ -49,3 +49,44 @@ revoked_token = sa.Table(
 )
 
 sa.Index("ix_revoked_token_expires", revoked_token.c.expires_at)
+
+# The audit trail: append-only, each entry committing to the previous one by hash.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("scopes", sa.String(500), nullable=False),
+    sa.Column("purpose", sa.String(500)),
+    sa.Column("operation_name", sa.String(200)),
+    sa.Column("document_hash", sa.String(64)),
+    sa.Column("citizen_ids", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+)
+
+# Who was read, one row per citizen ID per entry: the index behind accessHistory.
+audit_subject = sa.Table(
+    "audit_subject",
+    metadata,
+    sa.Column("audit_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("citizen_id", sa.CHAR(13), primary_key=True),
+)
+
+# One row: the end of the chain, locked by each writer so entries from all processes form one chain.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+sa.Index("ix_audit_subject_citizen", audit_subject.c.citizen_id, audit_subject.c.audit_id)
+sa.Index("ix_audit_log_client", audit_log.c.client_id, audit_log.c.id)

@@ -1,0 +1,228 @@
+"""The audit trail: who read or changed whose data, when, why, and with what outcome.
+
+Entries are appended in the store as a hash chain: each entry's hash covers its own fields
+and the previous entry's hash, so an edited, deleted or reordered entry breaks the chain at
+that point. Writers from every hub process take the chain head row's lock, so the chain is
+one sequence whatever the number of processes. Within a process, entries arriving together
+are written in one transaction (group commit), and each request waits for its entry to be
+committed before its response is sent: nothing is shown that was not audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.store.tables import audit_head, audit_log, audit_subject
+
+log = logging.getLogger("hub.audit")
+GENESIS = "0" * 64
+MAX_BATCH = 256
+
+
+class AuditUnavailable(Exception):
+    """The audit entry could not be written; the request it belongs to must fail."""
+
+
+@dataclass
+class AuditEntry:
+    kind: str  # read or write
+    request_id: str
+    client_id: str
+    subject: str
+    scopes: str
+    purpose: str | None
+    operation_name: str | None
+    document_hash: str | None
+    citizen_ids: frozenset[str]
+    outcome: str  # ok, partial, error, refused
+    detail: str | None = None
+    occurred_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def entry_hash(entry_id: int, values: dict, prev_hash: str) -> str:
+    """SHA-256 over a canonical JSON of the entry; MariaDB keeps whole seconds, so times are hashed so."""
+    canonical = {
+        "id": entry_id,
+        "occurred_at": _utc(values["occurred_at"]).replace(microsecond=0).isoformat(),
+        "request_id": values["request_id"],
+        "kind": values["kind"],
+        "client_id": values["client_id"],
+        "subject": values["subject"],
+        "scopes": values["scopes"],
+        "purpose": values["purpose"],
+        "operation_name": values["operation_name"],
+        "document_hash": values["document_hash"],
+        "citizen_ids": values["citizen_ids"],
+        "detail": values["detail"],
+        "outcome": values["outcome"],
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _values(entry: AuditEntry) -> dict:
+    return {
+        "occurred_at": entry.occurred_at,
+        "request_id": entry.request_id,
+        "kind": entry.kind,
+        "client_id": entry.client_id,
+        "subject": entry.subject,
+        "scopes": entry.scopes,
+        "purpose": entry.purpose,
+        "operation_name": entry.operation_name,
+        "document_hash": entry.document_hash,
+        "citizen_ids": ",".join(sorted(entry.citizen_ids)),
+        "detail": entry.detail,
+        "outcome": entry.outcome,
+    }
+
+
+async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
+    """Append entries to the chain in one transaction; returns their ids."""
+    async with store.begin() as connection:
+        # Writing the head first takes the write lock on every engine (SQLite included) before reading it.
+        await connection.execute(
+            sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id)
+        )
+        head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1))).one()
+        last_id, last_hash = head.last_id, head.last_hash
+        rows, subjects, ids = [], [], []
+        for entry in entries:
+            last_id += 1
+            values = _values(entry)
+            digest = entry_hash(last_id, values, last_hash)
+            rows.append({"id": last_id, **values, "prev_hash": last_hash, "entry_hash": digest})
+            subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
+            last_hash = digest
+            ids.append(last_id)
+        await connection.execute(sa.insert(audit_log), rows)
+        if subjects:
+            await connection.execute(sa.insert(audit_subject), subjects)
+        await connection.execute(
+            sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
+        )
+    return ids
+
+
+class AuditWriter:
+    """Group commit: entries queued by concurrent requests are written together."""
+
+    def __init__(self, store: AsyncEngine) -> None:
+        self.store = store
+        self._queue: asyncio.Queue[tuple[AuditEntry, asyncio.Future]] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def record(self, entry: AuditEntry) -> int:
+        if self._task is None or self._task.done():
+            # Not started (tests, CLI) or stopped: write directly.
+            return (await self._write([entry]))[0]
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self._queue.put((entry, future))
+        return await future
+
+    async def _write(self, entries: list[AuditEntry]) -> list[int]:
+        try:
+            return await append(self.store, entries)
+        except Exception as exc:  # noqa: BLE001 - any failure to audit fails the requests
+            log.error("audit write failed: %s", type(exc).__name__)
+            raise AuditUnavailable() from None
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                ids = await self._write([entry for entry, _ in batch])
+            except AuditUnavailable as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), entry_id in zip(batch, ids, strict=True):
+                if not future.done():
+                    future.set_result(entry_id)
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop (graceful shutdown)."""
+        if self._task is None:
+            return
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    entry_id: int
+    problem: str
+
+
+async def iterate(store: AsyncEngine, batch: int = 5000) -> AsyncIterator[sa.Row]:
+    last = 0
+    while True:
+        async with store.connect() as connection:
+            rows = (
+                await connection.execute(sa.select(audit_log).where(audit_log.c.id > last).order_by(audit_log.c.id).limit(batch))
+            ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1].id
+
+
+async def verify(store: AsyncEngine) -> tuple[int, ChainProblem | None]:
+    """Walk the chain from the start; returns the entries checked and the first problem, if any."""
+    expected_prev = GENESIS
+    expected_id = 1
+    checked = 0
+    async for row in iterate(store):
+        values = {k: row._mapping[k] for k in _values_keys()}
+        if row.id != expected_id:
+            return checked, ChainProblem(expected_id, f"entry {expected_id} is missing (next is {row.id})")
+        if row.prev_hash != expected_prev:
+            return checked, ChainProblem(row.id, "does not follow the entry before it (deleted or reordered)")
+        if entry_hash(row.id, values, row.prev_hash) != row.entry_hash:
+            return checked, ChainProblem(row.id, "its content does not match its hash (edited)")
+        expected_prev = row.entry_hash
+        expected_id += 1
+        checked += 1
+    async with store.connect() as connection:
+        head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash))).one()
+    if head.last_id != checked or head.last_hash != expected_prev:
+        return checked, ChainProblem(checked + 1, "the chain ends before the recorded head (entries deleted at the end)")
+    return checked, None
+
+
+def _values_keys() -> tuple[str, ...]:
+    return (
+        "occurred_at", "request_id", "kind", "client_id", "subject", "scopes", "purpose",
+        "operation_name", "document_hash", "citizen_ids", "detail", "outcome",
+    )

@@ -1,0 +1,137 @@
+"""The audit trail: every personal read is recorded with whose data it returned, and tampering is detected."""
+
+from __future__ import annotations
+
+import asyncio
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from hub.app import create_app
+from hub.audit import AuditEntry, append, verify
+from hub.bootstrap import migrate_all
+from hub.cli import main as cli_main
+from hub.databases import Databases
+from hub.db import create_engine
+from hub.sources.ministry import tables as ministry
+from hub.store.tables import audit_log
+from tests import factories as f
+from tests.backends import create_databases, drop_databases
+from tests.conftest import settings_for
+from tests.tokens import mint
+
+ALICE = f.citizen_id("110200345678")
+BOB = f.citizen_id("310100123456")
+
+
+@pytest.fixture
+def fresh(backend_kind, tmp_path):
+    async def setup():
+        test_dbs = await create_databases(backend_kind, tmp_path)
+        databases = Databases.from_settings(settings_for(test_dbs.urls))
+        try:
+            await migrate_all(databases)
+            await f.insert(databases["ministry"], ministry.person, [f.person(ALICE), f.person(BOB, first="บ๊อบ")])
+        finally:
+            await databases.dispose()
+        return test_dbs
+
+    test_dbs = asyncio.run(setup())
+    yield test_dbs
+    asyncio.run(drop_databases(test_dbs))
+
+
+def _entry(i: int, ids=()) -> AuditEntry:
+    return AuditEntry(kind="read", request_id=f"r{i}", client_id="c", subject="s", scopes="ministry:read", purpose="p",
+                      operation_name=None, document_hash=None, citizen_ids=frozenset(ids), outcome="ok")
+
+
+async def _store_work(urls, work):
+    engine = create_engine(urls["store"])
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_reads_are_audited_with_whose_data_and_why(fresh):
+    settings = settings_for(fresh.urls)
+    reader = mint(settings, "ministry:read pii:read", purpose="eligibility check")
+    auditor = mint(settings, "ministry:read pii:read audit:read", purpose="audit")
+    with TestClient(create_app(settings)) as client:
+        def post(token, document, variables=None):
+            return client.post("/graphql", json={"query": document, "variables": variables or {}},
+                               headers={"Authorization": f"Bearer {token}"}).json()
+
+        post(reader, "query One($id: CitizenId!) { person(citizenId: $id) { firstName } }", {"id": ALICE})
+        post(reader, "{ persons(first: 10) { edges { node { citizenId } } } }")
+        post(reader, '{ districts(provinceCode: "10") { code } }')  # no personal data: not audited
+        history = post(auditor, "query($id: CitizenId!) { accessHistory(citizenId: $id) { kind clientId purpose operationName citizenIds outcome } }", {"id": ALICE})
+        assert "errors" not in history, history
+        entries = history["data"]["accessHistory"]
+        assert [e["operationName"] for e in entries] == ["One", None]
+        assert all(e["purpose"] == "eligibility check" and e["outcome"] == "ok" for e in entries)
+        assert entries[0]["citizenIds"] == [ALICE]
+        assert set(entries[1]["citizenIds"]) == {ALICE, BOB}
+        bob = post(auditor, "query($id: CitizenId!) { accessHistory(citizenId: $id) { operationName } }", {"id": BOB})
+        # Bob's data was read once, by the list (Alice's access-history read touched only Alice).
+        assert [e["operationName"] for e in bob["data"]["accessHistory"]] == [None]
+        log = post(auditor, "{ auditLog(first: 100) { totalCount edges { node { id kind prevHash entryHash } } } }")
+        assert log["data"]["auditLog"]["totalCount"] == 4  # two reads, Alice's history, Bob's history
+        nodes = [e["node"] for e in log["data"]["auditLog"]["edges"]]
+        assert all(a["entryHash"] == b["prevHash"] for a, b in zip(nodes, nodes[1:]))
+        refused = post(reader, "{ auditLog { totalCount } }")
+        assert refused["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "audit:read"}
+
+
+def test_audit_failure_fails_the_request(fresh):
+    settings = settings_for(fresh.urls)
+    token = mint(settings, "ministry:read pii:read")
+    with TestClient(create_app(settings)) as client:
+        async def break_chain(engine):
+            async with engine.begin() as connection:
+                await connection.execute(sa.text("DROP TABLE audit_subject"))
+
+        asyncio.run(_store_work(fresh.urls, break_chain))
+        body = client.post("/graphql", json={"query": "query($id: CitizenId!) { person(citizenId: $id) { firstName } }",
+                                             "variables": {"id": ALICE}},
+                           headers={"Authorization": f"Bearer {token}", "X-Purpose": "t"}).json()
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+        assert "สมชาย" not in str(body)
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "delete-last"])
+def test_tampering_is_detected_and_named(fresh, tamper, monkeypatch, capsys):
+    async def scenario(engine):
+        await append(engine, [_entry(i, [ALICE]) for i in range(1, 6)])
+        assert await verify(engine) == (5, None)
+        async with engine.begin() as connection:
+            if tamper == "edit":
+                await connection.execute(sa.update(audit_log).where(audit_log.c.id == 3).values(purpose="nothing to see"))
+            elif tamper == "delete":
+                await connection.execute(sa.delete(audit_log).where(audit_log.c.id == 3))
+            elif tamper == "delete-last":
+                await connection.execute(sa.delete(audit_log).where(audit_log.c.id == 5))
+            else:
+                rows = {r.id: r._mapping for r in (await connection.execute(sa.select(audit_log).where(audit_log.c.id.in_([2, 3])))).all()}
+                for new_id, old_id in ((2, 3), (3, 2)):
+                    values = {k: v for k, v in rows[old_id].items() if k != "id"}
+                    await connection.execute(sa.update(audit_log).where(audit_log.c.id == new_id).values(**values))
+        return await verify(engine)
+
+    checked, problem = asyncio.run(_store_work(fresh.urls, scenario))
+    expected_first_bad = {"edit": 3, "delete": 3, "reorder": 2, "delete-last": 5}[tamper]
+    assert problem is not None and problem.entry_id == expected_first_bad, problem
+    for name, url in fresh.urls.items():
+        monkeypatch.setenv(f"HUB_{name.upper()}_URL", url)
+    assert cli_main(["audit", "verify"]) == 1
+    assert f"entry {expected_first_bad}" in capsys.readouterr().out
+
+
+def test_concurrent_appends_form_one_chain(fresh):
+    async def scenario(engine):
+        await asyncio.gather(*(append(engine, [_entry(i)]) for i in range(20)))
+        return await verify(engine)
+
+    assert asyncio.run(_store_work(fresh.urls, scenario)) == (20, None)
