@@ -5,12 +5,14 @@ from starlette.testclient import TestClient
 
 from hub.app import create_app
 from tests.conftest import settings_for
+from tests.tokens import mint
 
 
 @pytest.fixture
 def client(seeded_databases):
-    app = create_app(settings_for(seeded_databases.urls))
-    with TestClient(app) as test_client:
+    settings = settings_for(seeded_databases.urls)
+    app = create_app(settings)
+    with TestClient(app, headers={"Authorization": f"Bearer {mint(settings, 'ministry:read city:read')}"}) as test_client:
         yield test_client
 
 
