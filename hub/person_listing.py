@@ -11,6 +11,7 @@ how many rows a source holds.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -71,6 +72,10 @@ class PersonPage:
     has_next: bool
     end_cursor: str | None
     unavailable: list[SourceUnavailable]
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _chunks(items: list, size: int = IN_CHUNK):
@@ -181,19 +186,21 @@ class PersonLister:
             ministry_rows: list[sa.Row] = []
             city_ids: list[str] = []
             horizon: str | None = None  # highest ID both streams have fully covered (None: all)
-            if self.can_read_ministry:
-                rows = await self._rows("ministry", self._ministry_statement(person_filter, cursor, batch))
-                if rows is not None:
-                    ministry_rows = rows
-                    if len(rows) == batch:
-                        horizon = rows[-1]._mapping["citizen_id"]
             city_statement = self._city_statement(person_filter, cursor, batch) if self.can_read_city else None
-            if city_statement is not None:
-                rows = await self._rows("city", city_statement)
-                if rows is not None:
-                    city_ids = [r[0] for r in rows]
-                    if len(rows) == batch and (horizon is None or city_ids[-1] < horizon):
-                        horizon = city_ids[-1]
+            # Both streams are read concurrently.
+            ministry_result, city_result = await asyncio.gather(
+                self._rows("ministry", self._ministry_statement(person_filter, cursor, batch))
+                if self.can_read_ministry else _nothing(),
+                self._rows("city", city_statement) if city_statement is not None else _nothing(),
+            )
+            if ministry_result is not None:
+                ministry_rows = ministry_result
+                if len(ministry_rows) == batch:
+                    horizon = ministry_rows[-1]._mapping["citizen_id"]
+            if city_result is not None:
+                city_ids = [r[0] for r in city_result]
+                if len(city_ids) == batch and (horizon is None or city_ids[-1] < horizon):
+                    horizon = city_ids[-1]
             ministry_rows = [r for r in ministry_rows if horizon is None or r._mapping["citizen_id"] <= horizon]
             city_ids = [i for i in city_ids if is_valid_citizen_id(i) and (horizon is None or i <= horizon)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -97,7 +98,7 @@ def committees() -> list[CommitteeRow]:
     return list(COMMITTEES)
 
 
-def committee(number: int) -> CommitteeRow | None:
+def committee(number: Annotated[int, strawberry.argument(description="1 to 4.")]) -> CommitteeRow | None:
     return next((c for c in COMMITTEES if c.number == number), None)
 
 
@@ -107,7 +108,11 @@ class LensRow:
     figures: DistrictFigures
 
 
-async def committee_districts(root: CommitteeRow, info: strawberry.Info[Context], province_code: str = "10") -> list[LensRow]:
+async def committee_districts(
+    root: CommitteeRow,
+    info: strawberry.Info[Context],
+    province_code: Annotated[str, strawberry.argument(description='DOPA province code (default "10", Bangkok).')] = "10",
+) -> list[LensRow]:
     if geography.province(province_code) is None:
         raise GraphQLError("provinceCode is not a DOPA province code", extensions={"code": "BAD_USER_INPUT"})
     codes = [d.code for d in geography.districts(province_code)]

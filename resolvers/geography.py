@@ -5,6 +5,10 @@ They return geothai's own records; the schema types read their attributes by nam
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
+
 from hub import geography
 
 
@@ -12,11 +16,11 @@ def provinces():
     return geography.provinces()
 
 
-def districts(province_code: str):
+def districts(province_code: Annotated[str, strawberry.argument(description='DOPA province code, e.g. "10" for Bangkok.')]):
     return geography.districts(province_code)
 
 
-def district(code: str):
+def district(code: Annotated[str, strawberry.argument(description='4-digit DOPA district code, e.g. "1001".')]):
     return geography.district(code)
 
 

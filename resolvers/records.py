@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from hub import geography
 from hub.sources.city import bindings as city
 from hub.sources.ministry import bindings as ministry
+from hub.thai import is_valid_citizen_id
 from hub.federation import SourceUnavailable
 from resolvers.loaders import related, source_error
 
@@ -87,3 +89,31 @@ homeless_counts = district_list(city.HOMELESS_COUNT)
 housing_projects = district_list(city.HOUSING_PROJECT)
 communities = district_list(city.COMMUNITY)
 assistance_centres = district_list(ministry.ASSISTANCE_CENTRE)
+
+
+async def unlinked_registrations(root, info: strawberry.Info):
+    """Allowance registrations of the district whose PID is no valid citizen ID: kept visible, not dropped.
+
+    Two statements per allowance table: the district's PIDs (two narrow columns), then the
+    full records of the ones that fail the check.
+    """
+    context = info.context
+    allowed = context.subject.districts
+    if allowed is not None and root.code not in allowed:
+        return []
+    if not root.code.startswith("10"):
+        return []
+    session = context.sources["city"]
+    dist_id = int(root.code) - 1000
+    found = []
+    try:
+        for binding in (city.ELDERLY_ALLOWANCE, city.DISABILITY_ALLOWANCE):
+            table = binding.table
+            rows = await session.rows(sa.select(table.c.reg_id, table.c.pid_digits).where(table.c.dist_id == dist_id))
+            bad = [reg_id for reg_id, digits in rows if not is_valid_citizen_id(digits or "")]
+            if bad:
+                records = await session.rows(binding.select().where(table.c.reg_id.in_(bad)).order_by(table.c.reg_id))
+                found.extend(binding.to_record(row) for row in records)
+    except SourceUnavailable as exc:
+        raise source_error(exc) from None
+    return found

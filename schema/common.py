@@ -23,9 +23,14 @@ class Provenance:
     )
 
 
+def _camel(root) -> str:
+    head, *rest = root.field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 @strawberry.type(description="A value in the source that could not be normalised; the field is null instead.")
 class RecordIssue:
-    field: str = strawberry.field(description="The unified field that is null because of this problem.")
+    field: str = strawberry.field(resolver=_camel, description="The unified field (as named in this schema) that is null because of this problem.")
     problem: str = strawberry.field(description="Why the source value could not be used.")
 
 

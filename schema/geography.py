@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import figures, records
-from schema.guards import CityRead, MinistryRead
+from schema.guards import CityRead, MinistryRead, PurposeStated
 from resolvers import geography as resolve
 
 
@@ -55,6 +55,12 @@ class District:
     assistance_centres: list[Annotated["AssistanceCentre", strawberry.lazy("schema.records")]] | None = strawberry.field(
         resolver=records.assistance_centres, description="Tambon social assistance centres (ministry).",
         permission_classes=[MinistryRead],
+    )
+    unlinked_registrations: list[Annotated["Benefit", strawberry.lazy("schema.records")]] | None = strawberry.field(
+        resolver=records.unlinked_registrations,
+        description="Allowance registrations (city) whose PID is no valid citizen ID, so they join no person; "
+        "their issues say why. Kept visible rather than dropped.",
+        permission_classes=[CityRead, PurposeStated],
     )
     figures: Annotated["DistrictFigures", strawberry.lazy("schema.figures")] | None = strawberry.field(
         resolver=figures.figures_of,

@@ -113,6 +113,7 @@ class MpiAssessment:
     survey_year: int = strawberry.field(description="Survey year (CE).")
     indicator: int = strawberry.field(description="BMN indicator number (e.g. 8 = secure, durable housing).")
     deprived: bool = strawberry.field(description="Whether the household failed the indicator.")
+    provenance: Provenance = strawberry.field(description="Where the record came from.")
 
 
 @strawberry.type(description="A household in the ministry's register.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
@@ -19,6 +21,10 @@ from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
 from schema.scalars import SCALAR_MAP, CitizenId, parse_citizen_id_argument
 from schema.sources import SourceStatus
+
+
+FIRST = Annotated[int | None, strawberry.argument(description="Page size, 0-100 (default 20).")]
+AFTER = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")]
 
 
 @strawberry.type(description="Read access to the hub's unified view.")
@@ -49,7 +55,7 @@ class Query:
         description="One person by citizen ID, from every source the token may read; null if no source knows them.",
         permission_classes=[PurposeStated],
     )
-    async def person(self, info: strawberry.Info, citizen_id: CitizenId) -> Person | None:
+    async def person(self, info: strawberry.Info, citizen_id: Annotated[CitizenId, strawberry.argument(description="The person's 13-digit citizen ID (dashes and spaces allowed).")]) -> Person | None:
         return await persons.person(info, citizen_id)
 
     @strawberry.field(
@@ -57,7 +63,11 @@ class Query:
         permission_classes=[PurposeStated],
     )
     async def persons(
-        self, info: strawberry.Info, filter: PersonFilter | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        filter: Annotated[PersonFilter | None, strawberry.argument(description="Conditions every listed person meets.")] = None,
+        first: FIRST = None,
+        after: AFTER = None,
     ) -> PersonConnection:
         return await persons.persons(info, filter, first, after)
 
@@ -65,7 +75,7 @@ class Query:
         description="One household of the ministry's register by number; null if unknown.",
         permission_classes=[PurposeStated, MinistryRead],
     )
-    async def household(self, info: strawberry.Info, id: int) -> Household | None:
+    async def household(self, info: strawberry.Info, id: Annotated[int, strawberry.argument(description="The ministry's household number.")]) -> Household | None:
         return await case_resolvers.household(info, id)
 
     @strawberry.field(
@@ -73,7 +83,11 @@ class Query:
         permission_classes=[PurposeStated, MinistryRead],
     )
     async def cases(
-        self, info: strawberry.Info, filter: CaseFilter | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        filter: Annotated[CaseFilter | None, strawberry.argument(description="Conditions every listed case meets.")] = None,
+        first: FIRST = None,
+        after: AFTER = None,
     ) -> CaseConnection:
         return await case_resolvers.cases(info, filter, first, after)
 
@@ -82,7 +96,11 @@ class Query:
         permission_classes=[AuditRead, PurposeStated],
     )
     async def audit_log(
-        self, info: strawberry.Info, filter: AuditFilter | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        filter: Annotated[AuditFilter | None, strawberry.argument(description="Conditions every listed entry meets.")] = None,
+        first: FIRST = None,
+        after: AFTER = None,
     ) -> AuditConnection:
         if filter is not None and filter.citizen_id is not None:
             filter.citizen_id = parse_citizen_id_argument(filter.citizen_id)
@@ -92,7 +110,7 @@ class Query:
         description="Every audited access to one person's data (a data-subject access report). Needs audit:read.",
         permission_classes=[AuditRead, PurposeStated],
     )
-    async def access_history(self, info: strawberry.Info, citizen_id: CitizenId) -> list[AuditEntry]:
+    async def access_history(self, info: strawberry.Info, citizen_id: Annotated[CitizenId, strawberry.argument(description="The data subject's citizen ID.")]) -> list[AuditEntry]:
         return await audit_resolvers.access_history(info, citizen_id)
 
 

@@ -398,3 +398,13 @@ def test_cases_and_households(app_client, full_token):
     assert body["data"]["none"] is None
     bad = query(app_client, full_token, '{ cases(filter: {category: "ROBBERY"}) { totalCount } }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_registrations_with_invalid_pids_stay_visible(app_client, full_token):
+    body = query(app_client, full_token, '{ district(code: "1001") { unlinkedRegistrations { benefitId citizenId firstName issues { field problem } } } }')
+    assert "errors" not in body, body
+    [registration] = body["data"]["district"]["unlinkedRegistrations"]
+    assert registration["benefitId"] == "E5" and registration["citizenId"] is None
+    assert registration["firstName"] == "ประยูร"
+    assert registration["issues"] == [{"field": "citizenId", "problem": "citizen ID not usable: the check digit of this citizen ID does not match"}]
+    assert TYPO not in str(body)
