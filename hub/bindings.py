@@ -58,11 +58,14 @@ class Binding:
         return statement
 
     def restrict(self, statement: sa.Select, districts: frozenset[str] | None) -> sa.Select:
-        """Apply a token's districts claim; a binding without a district filter shows nothing then."""
-        if districts is None:
+        """Apply a token's districts claim.
+
+        A binding without a district of its own (cards, grants, payments, assessments) is only
+        ever reached through a parent that was restricted (a person, an allowance, a household),
+        so its rows follow the parent's district.
+        """
+        if districts is None or self.district_filter is None:
             return statement
-        if self.district_filter is None:
-            return statement.where(sa.false())
         return statement.where(self.district_filter(districts))
 
     def to_record(self, row: sa.Row) -> Record:

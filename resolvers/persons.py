@@ -151,8 +151,11 @@ def _ministry_relation(relation):
     resolve = related(relation)
 
     async def resolver(root: PersonView, info: strawberry.Info[Context]):
-        if root.ministry is None and "ministry" in root.unavailable:
-            raise source_error(SourceUnavailable("ministry", "unavailable"))
+        if root.ministry is None:
+            if "ministry" in root.unavailable:
+                raise source_error(SourceUnavailable("ministry", "unavailable"))
+            # No ministry record visible to this token (none, or outside its districts): nothing to follow.
+            return [] if relation.many else None
         return await resolve(root, info)
 
     resolver.__name__ = resolve.__name__

@@ -408,3 +408,18 @@ def test_registrations_with_invalid_pids_stay_visible(app_client, full_token):
     assert registration["firstName"] == "ประยูร"
     assert registration["issues"] == [{"field": "citizenId", "problem": "citizen ID not usable: the check digit of this citizen ID does not match"}]
     assert TYPO not in str(body)
+
+
+def test_district_limited_token_sees_nested_records_of_its_persons_only(app_client, unified):
+    settings = settings_for(unified.urls)
+    mine = mint(settings, FULL, districts=["5001"])
+    person = query(app_client, mine, PERSON_QUERY, {"id": MINISTRY_ONLY})["data"]["person"]
+    assert person["disabilityCards"] == [{"cardNo": "D-1", "disabilityType": 2, "valid": True}]
+    # The case was opened in 100101, outside the token's districts.
+    assert person["cases"] == []
+    other = mint(settings, FULL, districts=["1004"])
+    # CITY_ONLY lives in 1004 per the city; the ministry knows nothing of them: no ministry records follow.
+    person = query(app_client, other, PERSON_QUERY, {"id": CITY_ONLY})["data"]["person"]
+    assert person["sources"] == ["city"] and person["disabilityCards"] == []
+    # BOTH lives in 1001 per the ministry and is registered in dist 1: invisible from 1004.
+    assert query(app_client, other, PERSON_QUERY, {"id": BOTH})["data"]["person"] is None
