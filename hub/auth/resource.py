@@ -7,6 +7,7 @@ import time
 
 import httpx
 from joserfc import jws
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -71,11 +72,14 @@ class Authenticator:
         if self.external_keys is not None and issuer == self.settings.external_issuer:
             try:
                 keyset = await self.external_keys.keyset(kid)
-            except (httpx.HTTPError, ValueError):
+            except (httpx.HTTPError, ValueError, JoseError):
                 raise TokenRejected("identity provider keys unavailable") from None
             expected_issuer = self.settings.external_issuer
         else:
-            keyset = await self.own_keys.keyset(kid)
+            try:
+                keyset = await self.own_keys.keyset(kid)
+            except JoseError:
+                raise TokenRejected("no signing keys published yet") from None
             expected_issuer = self.settings.issuer
         subject = check_access_token(token, keyset, issuer=expected_issuer, audience=self.settings.audience)
         if await is_revoked(self.store, subject.jti):
