@@ -24,6 +24,7 @@ from hub.config import Environment, Settings
 from hub.context import Context
 from hub.databases import Databases
 from hub.federation import RequestSources
+from hub.shared_secrets import shared_secret
 from schema.root import build_schema
 
 log = logging.getLogger("hub.app")
@@ -177,6 +178,7 @@ class HubGraphQL(GraphQL):
             purpose=request.headers.get("x-purpose"),
             sources=RequestSources(databases.engines, self.settings.source_timeout),
             request_id=request.state.request_id,
+            cursor_key=request.app.state.cursor_key,
         )
         request.state.context = context
         return context
@@ -239,6 +241,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.databases = Databases.from_settings(settings)
         app.state.authenticator = Authenticator(settings, app.state.databases["store"])
+        app.state.cursor_key = await shared_secret(app.state.databases["store"], "cursor")
         app.state.audit = AuditWriter(app.state.databases["store"])
         app.state.audit.start()
         try:

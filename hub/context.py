@@ -17,6 +17,8 @@ class Context:
     subject: Subject
     # The X-Purpose header, if sent; the token's purpose claim is used when it is absent.
     purpose: str | None = None
+    # The key that seals list cursors (shared by every hub process through the store).
+    cursor_key: bytes = b""
     # One session per source for this request (closed when the response is sent).
     sources: RequestSources | None = None
     # Loaders built for this request only, keyed by what they load.

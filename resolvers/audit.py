@@ -82,7 +82,7 @@ async def _rows(info: strawberry.Info[Context], statement):
 
 async def audit_log_page(info: strawberry.Info[Context], audit_filter, first: int | None, after: str | None):
     size = page_size(first)
-    raw_after = decode_cursor(AUDIT_CURSOR, after)
+    raw_after = decode_cursor(info.context.cursor_key, AUDIT_CURSOR, after)
     if raw_after is not None and not raw_after.isdigit():
         raise GraphQLError("after is not a cursor of this list", extensions={"code": "BAD_USER_INPUT"})
     conditions = []
@@ -105,7 +105,7 @@ async def audit_log_page(info: strawberry.Info[Context], audit_filter, first: in
     has_next = len(entries) > size
     entries = entries[:size]
     info.context.accessed_citizen_ids.update(c for e in entries for c in e.citizen_ids)
-    edges = [EdgeRow(e, encode_cursor(AUDIT_CURSOR, str(e.id))) for e in entries]
+    edges = [EdgeRow(e, encode_cursor(info.context.cursor_key, AUDIT_CURSOR, str(e.id))) for e in entries]
 
     async def count() -> int:
         return (await _rows(info, sa.select(sa.func.count()).select_from(audit_log).where(*conditions)))[0][0]

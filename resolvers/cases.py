@@ -62,7 +62,7 @@ def _conditions(case_filter) -> list[sa.ColumnElement]:
 
 async def cases(info: strawberry.Info[Context], case_filter, first: int | None, after: str | None):
     size = page_size(first)
-    after_value = decode_cursor(CASE_CURSOR, after)
+    after_value = decode_cursor(info.context.cursor_key, CASE_CURSOR, after)
     try:
         after_id = int(after_value) if after_value is not None else None
     except ValueError:
@@ -81,7 +81,7 @@ async def cases(info: strawberry.Info[Context], case_filter, first: int | None, 
     has_next = len(records) > size
     records = records[:size]
     info.context.saw(records)
-    edges = [EdgeRow(r, encode_cursor(CASE_CURSOR, str(r.case_id))) for r in records]
+    edges = [EdgeRow(r, encode_cursor(info.context.cursor_key, CASE_CURSOR, str(r.case_id))) for r in records]
 
     async def count() -> int:
         statement = ministry.WELFARE_CASE.restrict(

@@ -50,7 +50,7 @@ async def person_connection(info: strawberry.Info[Context], person_filter, first
             "listing persons requires ministry:read or city:read",
             extensions={"code": "FORBIDDEN", "scope": "ministry:read city:read"},
         )
-    after_id = decode_cursor(PERSON_CURSOR, after)
+    after_id = decode_cursor(info.context.cursor_key, PERSON_CURSOR, after)
     lister = PersonLister(
         info.context.sources,
         can_read_ministry=Scope.MINISTRY_READ in subject.scopes,
@@ -63,8 +63,8 @@ async def person_connection(info: strawberry.Info[Context], person_filter, first
     report_partial(info, page.unavailable)
     info.context.saw(page.persons)
     edges = [
-        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(PERSON_CURSOR, p.citizen_id))
+        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(info.context.cursor_key, PERSON_CURSOR, p.citizen_id))
         for p in page.persons
     ]
-    end = encode_cursor(PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
+    end = encode_cursor(info.context.cursor_key, PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
     return PersonConnectionRow(edges, page_info(edges, page.has_next, end), lister, person_filter)

@@ -196,6 +196,14 @@ async def persons(info: strawberry.Info[Context], given_filter, first: int | Non
         code = given_filter.district_code
         if code is not None and geography.district(code) is None:
             raise GraphQLError("districtCode is not a DOPA district code", extensions={"code": "BAD_USER_INPUT"})
+        kind = given_filter.benefit_kind.value if given_filter.benefit_kind else None
+        needed = Scope.MINISTRY_READ if kind == "CHILD_SUPPORT_GRANT" else Scope.CITY_READ if kind else None
+        if needed is not None and needed not in info.context.subject.scopes:
+            # Filtering on a source's records would reveal them: the filter needs that source's scope.
+            raise GraphQLError(
+                f"filtering by {kind} needs the scope {needed.value}",
+                extensions={"code": "FORBIDDEN", "scope": needed.value},
+            )
         listing_filter = PersonFilter(
             district_code=code,
             age_min=given_filter.age_min,

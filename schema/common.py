@@ -7,6 +7,8 @@ from enum import Enum
 
 import strawberry
 
+from schema.guards import masked
+
 
 @strawberry.enum(description="The federated databases.")
 class SourceName(Enum):
@@ -17,7 +19,10 @@ class SourceName(Enum):
 @strawberry.type(description="Where a record came from.")
 class Provenance:
     source: str = strawberry.field(description='"ministry" or "city".')
-    source_key: str = strawberry.field(description="The source table and primary key, e.g. tb_elder_allow:123.")
+    source_key: str = strawberry.field(
+        description="The source table and primary key, e.g. tb_elder_allow:123 (a citizen-ID key is masked without pii:read).",
+        extensions=masked("source_key"),
+    )
     updated_at: dt.datetime | None = strawberry.field(
         description="When the source last changed the record (ISO 8601, with zone), if the source keeps it."
     )

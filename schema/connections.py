@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import Generic, TypeVar
 
 import strawberry
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from graphql import GraphQLError
 
 from schema.common import PageInfo
@@ -27,17 +30,20 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def encode_cursor(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+def encode_cursor(key: bytes, kind: str, value: str) -> str:
+    """A cursor sealed with the hub's cursor key: opaque, so a person list's cursor reveals no citizen ID."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, f"{kind}:{value}".encode(), kind.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str | None) -> str | None:
+def decode_cursor(key: bytes, kind: str, cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        prefix, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
+        prefix, _, value = AESGCM(key).decrypt(raw[:12], raw[12:], kind.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidTag):
         prefix, value = "", ""
     if prefix != kind or not value:
         raise GraphQLError("after is not a cursor of this list", extensions={"code": "BAD_USER_INPUT", "argument": "after"})

@@ -5,6 +5,7 @@ Resolvers never test scopes themselves; fields carry these permission classes an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import strawberry
@@ -52,6 +53,9 @@ class PurposeStated(BasePermission):
         return bool(purpose and purpose.strip())
 
 
+_THIRTEEN_DIGITS = re.compile(r"(?<!\d)\d{13}(?!\d)")
+
+
 def _initial(name: str) -> str:
     return f"{name.strip()[0]}." if name and name.strip() else name
 
@@ -61,6 +65,8 @@ _MASKS = {
     "name": _initial,
     "hidden": lambda v: None,
     "citizen_id_list": lambda v: [mask_citizen_id(c) for c in v],
+    # A source key may be a citizen ID (the ministry's person table is keyed by it).
+    "source_key": lambda v: _THIRTEEN_DIGITS.sub(lambda m: mask_citizen_id(m.group(0)), v),
 }
 
 

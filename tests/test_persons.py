@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 
 import pytest
@@ -423,3 +424,52 @@ def test_district_limited_token_sees_nested_records_of_its_persons_only(app_clie
     assert person["sources"] == ["city"] and person["disabilityCards"] == []
     # BOTH lives in 1001 per the ministry and is registered in dist 1: invisible from 1004.
     assert query(app_client, other, PERSON_QUERY, {"id": BOTH})["data"]["person"] is None
+
+
+EVERY_PATH = """
+query($id: CitizenId!, $city: CitizenId!) {
+  person(citizenId: $id) { citizenId firstName lastName birthDate provenance { sourceKey }
+    household { address members { citizenId firstName lastName birthDate } cases { citizenId } }
+    cases { citizenId } disabilityCards { cardNo }
+    elderlyAllowances { citizenId firstName lastName birthDate address } }
+  city: person(citizenId: $city) { citizenId firstName lastName birthDate
+    elderlyAllowances { citizenId firstName lastName birthDate address } }
+  persons(first: 100) { edges { cursor node { citizenId firstName lastName birthDate provenance { sourceKey }
+    elderlyAllowances { citizenId firstName lastName birthDate address } } } }
+  cases(first: 100) { edges { node { citizenId } } }
+  district(code: "1001") { unlinkedRegistrations { citizenId firstName lastName birthDate address } }
+}
+"""
+
+
+def test_without_pii_read_no_identity_leaks_on_any_path(app_client, unified):
+    token = mint(settings_for(unified.urls), "ministry:read city:read")
+    body = query(app_client, token, EVERY_PATH, {"id": BOTH, "city": CITY_ONLY})
+    assert body["data"]["person"]["household"]["members"], body
+    text = json.dumps(body, ensure_ascii=False)
+    for cid in (BOTH, DASHED, SPACED, MINISTRY_ONLY, CITY_ONLY, TYPO_INTENDED, TYPO, DECEASED):
+        assert cid not in text
+    for name in ("สมชาย", "ใจดี", "สมหญิง", "บุญมี", "มานะ", "ประยูร", "สมศักดิ์", "ลำดวน", "ทองดี", "ราชดำเนิน"):
+        assert name not in text, name
+    assert "1950-05-17" not in text and "1940-07-09" not in text
+
+
+def test_filters_need_the_scope_of_the_source_they_look_at(app_client, unified):
+    token = mint(settings_for(unified.urls), "ministry:read pii:read")
+    body = query(app_client, token, LIST, {"filter": {"benefitKind": "ELDERLY_ALLOWANCE"}})
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "city:read"}
+    token = mint(settings_for(unified.urls), "city:read pii:read")
+    body = query(app_client, token, LIST, {"filter": {"benefitKind": "CHILD_SUPPORT_GRANT"}})
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "ministry:read"}
+
+
+def test_cursors_are_sealed(app_client, unified):
+    import base64
+
+    token = mint(settings_for(unified.urls), "ministry:read city:read")
+    body = query(app_client, token, LIST, {"first": 3})
+    for edge in body["data"]["persons"]["edges"]:
+        raw = base64.urlsafe_b64decode(edge["cursor"] + "=" * (-len(edge["cursor"]) % 4))
+        assert not any(cid.encode() in raw for cid in ALL_VALID_IDS)
+    tampered = body["data"]["persons"]["pageInfo"]["endCursor"][:-2] + "AA"
+    assert query(app_client, token, LIST, {"after": tampered})["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -90,3 +90,12 @@ audit_head = sa.Table(
 
 sa.Index("ix_audit_subject_citizen", audit_subject.c.citizen_id, audit_subject.c.audit_id)
 sa.Index("ix_audit_log_client", audit_log.c.client_id, audit_log.c.id)
+
+# Secrets the hub makes for itself and every process shares (e.g. the key that seals cursors).
+hub_secret = sa.Table(
+    "hub_secret",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
