@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import re
 import uuid
@@ -20,11 +22,12 @@ from hub.audit import AuditEntry, AuditUnavailable, AuditWriter
 from hub.auth import server as oauth
 from hub.auth.resource import Authenticator
 from hub.auth.tokens import TokenRejected
-from hub.config import Environment, Settings
+from hub.config import SOURCE_NAMES, Environment, Settings
 from hub.context import Context
 from hub.databases import Databases
 from hub.federation import RequestSources
 from hub.shared_secrets import shared_secret
+from hub.sync.relay import relay_pending
 from schema.root import build_schema
 
 log = logging.getLogger("hub.app")
@@ -47,7 +50,8 @@ def _unauthenticated(reason: str, *, token_present: bool) -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
-MAX_BODY_BYTES = 100 * 1024
+# Big enough for a batch of 1,000 sync items, small enough that no one can flood the parser.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -233,6 +237,20 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+async def relay_all(databases: Databases, older_than: dt.timedelta = dt.timedelta(0)) -> None:
+    for source in SOURCE_NAMES:
+        try:
+            await relay_pending(source, databases[source], databases["store"], older_than=older_than)
+        except Exception as exc:  # noqa: BLE001 - a source being down must not stop the hub; retried later
+            log.warning("relaying %s batches failed: %s", source, type(exc).__name__)
+
+
+async def _relay_forever(databases: Databases, every: float = 30.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await relay_all(databases, older_than=dt.timedelta(seconds=every))
+
+
 def create_app(settings: Settings) -> Starlette:
     schema = build_schema(production=settings.env is Environment.PRODUCTION)
 
@@ -244,9 +262,13 @@ def create_app(settings: Settings) -> Starlette:
         app.state.cursor_key = await shared_secret(app.state.databases["store"], "cursor")
         app.state.audit = AuditWriter(app.state.databases["store"])
         app.state.audit.start()
+        # Batches a dead process committed in a source but never recorded in the store are finished now.
+        await relay_all(app.state.databases)
+        relay_task = asyncio.create_task(_relay_forever(app.state.databases), name="sync-relay")
         try:
             yield
         finally:
+            relay_task.cancel()
             await app.state.audit.stop()
             await app.state.databases.dispose()
 

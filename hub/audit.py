@@ -93,27 +93,37 @@ def _values(entry: AuditEntry) -> dict:
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
     """Append entries to the chain in one transaction; returns their ids."""
     async with store.begin() as connection:
-        # Writing the head first takes the write lock on every engine (SQLite included) before reading it.
-        await connection.execute(
-            sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id)
-        )
-        head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1))).one()
-        last_id, last_hash = head.last_id, head.last_hash
-        rows, subjects, ids = [], [], []
-        for entry in entries:
-            last_id += 1
-            values = _values(entry)
-            digest = entry_hash(last_id, values, last_hash)
-            rows.append({"id": last_id, **values, "prev_hash": last_hash, "entry_hash": digest})
-            subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
-            last_hash = digest
-            ids.append(last_id)
-        await connection.execute(sa.insert(audit_log), rows)
-        if subjects:
-            await connection.execute(sa.insert(audit_subject), subjects)
-        await connection.execute(
-            sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
-        )
+        return await append_in(connection, entries)
+
+
+async def lock_chain(connection) -> None:
+    """Take the chain head's lock for the rest of the caller's transaction.
+
+    Writing the head first takes the write lock on every engine (SQLite included) before reading it.
+    """
+    await connection.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id))
+
+
+async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
+    """Append entries within the caller's store transaction (so they commit with what they describe)."""
+    await lock_chain(connection)
+    head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1))).one()
+    last_id, last_hash = head.last_id, head.last_hash
+    rows, subjects, ids = [], [], []
+    for entry in entries:
+        last_id += 1
+        values = _values(entry)
+        digest = entry_hash(last_id, values, last_hash)
+        rows.append({"id": last_id, **values, "prev_hash": last_hash, "entry_hash": digest})
+        subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
+        last_hash = digest
+        ids.append(last_id)
+    await connection.execute(sa.insert(audit_log), rows)
+    if subjects:
+        await connection.execute(sa.insert(audit_subject), subjects)
+    await connection.execute(
+        sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
+    )
     return ids
 
 

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     demo_seed: int = 2568
     # A source that does not answer within this many seconds is reported unavailable.
     source_timeout: float = Field(default=5.0, gt=0)
+    # Crash-recovery tests stop the process at a named step of a sync batch; ignored in production.
+    fault_crash_at: str | None = None
+
+    @property
+    def fault(self) -> str | None:
+        return self.fault_crash_at if self.env is Environment.DEMO else None
 
     @property
     def embedded(self) -> bool:

@@ -46,12 +46,18 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
+            # The driver's own transaction handling breaks savepoints; SQLAlchemy emits BEGIN instead.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @sa.event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(connection):  # pragma: no cover - driver hook
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_async_engine(

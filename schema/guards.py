@@ -38,6 +38,8 @@ MinistryRead = requires(Scope.MINISTRY_READ)
 CityRead = requires(Scope.CITY_READ)
 SensitiveRead = requires(Scope.SENSITIVE_READ)
 AuditRead = requires(Scope.AUDIT_READ)
+MinistryWrite = requires(Scope.MINISTRY_WRITE)
+CityWrite = requires(Scope.CITY_WRITE)
 
 
 class PurposeStated(BasePermission):

@@ -9,18 +9,21 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import audit as audit_resolvers
+from resolvers import changes as change_resolvers
 from resolvers import cases as case_resolvers
 from resolvers import figures, geography, persons, sources
+from resolvers import sync as sync_resolvers
 from schema.audit import AuditConnection, AuditEntry, AuditFilter
 from schema.figures import Committee
 from schema.geography import District, Province
-from schema.guards import AuditRead, MinistryRead, PurposeStated
+from schema.guards import AuditRead, CityWrite, MinistryRead, MinistryWrite, PurposeStated
 from schema.limits import limit_extensions
 from schema.persons import Person, PersonConnection, PersonFilter
 from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
 from schema.scalars import SCALAR_MAP, CitizenId, parse_citizen_id_argument
 from schema.sources import SourceStatus
+from schema.sync import AllowanceInput, ChangeConnection, CaseInput, PaymentInput, PersonInput, SyncMode, SyncResult
 
 
 FIRST = Annotated[int | None, strawberry.argument(description="Page size, 0-100 (default 20).")]
@@ -92,6 +95,13 @@ class Query:
         return await case_resolvers.cases(info, filter, first, after)
 
     @strawberry.field(
+        description="Applied changes of the sources the token may read, oldest first; keep endCursor and poll from it.",
+        permission_classes=[PurposeStated],
+    )
+    async def changes(self, info: strawberry.Info, after: AFTER = None, first: FIRST = None) -> ChangeConnection:
+        return await change_resolvers.changes(info, after, first)
+
+    @strawberry.field(
         description="The audit trail, oldest first; at most 100 a page. Needs audit:read.",
         permission_classes=[AuditRead, PurposeStated],
     )
@@ -114,10 +124,51 @@ class Query:
         return await audit_resolvers.access_history(info, citizen_id)
 
 
+KEY = Annotated[str, strawberry.argument(description="Idempotency key: the same key with the same items returns the stored result (kept 48 hours).")]
+MODE = Annotated[SyncMode, strawberry.argument(description="PARTIAL writes the valid items; ALL_OR_NOTHING writes none if any fails.")]
+
+
+def _items(kind: str):
+    return Annotated[list[kind], strawberry.argument(description="At most 1,000 items.")]
+
+
+@strawberry.type(description="Integrator writes: one batch mutation per kind of record, each into the source that owns it.")
+class Mutation:
+    @strawberry.mutation(description="Create or update persons in the ministry's register. Needs ministry:write.",
+                         permission_classes=[MinistryWrite])
+    async def sync_persons(self, info: strawberry.Info, items: _items(PersonInput), idempotency_key: KEY,
+                           mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncPersons", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Create or update welfare cases (ministry). Needs ministry:write.",
+                         permission_classes=[MinistryWrite])
+    async def sync_cases(self, info: strawberry.Info, items: _items(CaseInput), idempotency_key: KEY,
+                         mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncCases", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Register or update elderly allowance registrations (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_elderly_allowances(self, info: strawberry.Info, items: _items(AllowanceInput), idempotency_key: KEY,
+                                      mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncElderlyAllowances", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Register or update disability allowance registrations (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_disability_allowances(self, info: strawberry.Info, items: _items(AllowanceInput), idempotency_key: KEY,
+                                         mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncDisabilityAllowances", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Record monthly allowance payments (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_allowance_payments(self, info: strawberry.Info, items: _items(PaymentInput), idempotency_key: KEY,
+                                      mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncAllowancePayments", items, idempotency_key, mode)
+
+
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     """The schema; in production introspection and field suggestions are off."""
     extensions = limit_extensions()
     if production:
         extensions.append(DisableIntrospection)
     config = StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production)
-    return HubSchema(query=Query, config=config, extensions=extensions)
+    return HubSchema(query=Query, mutation=Mutation, config=config, extensions=extensions)

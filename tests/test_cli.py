@@ -70,7 +70,7 @@ def test_clients_create_list_revoke(env, capsys):
 def test_migrate_reports_revisions(env, capsys):
     assert main(["migrate"]) == 0
     out = capsys.readouterr().out
-    assert "ministry: at revision m0001" in out and "store: at revision" in out
+    assert "ministry: at revision m0002" in out and "city: at revision c0002" in out and "store: at revision" in out
 
 
 def test_an_auditor_token_cannot_change_anything(env, capsys):

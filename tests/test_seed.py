@@ -48,6 +48,8 @@ class Sources:
         for engine, metadata in ((self.ministry, ministry_metadata), (self.city, city_metadata)):
             async with engine.connect() as connection:
                 for table in metadata.sorted_tables:
+                    if table.name.startswith("hub_"):
+                        continue  # the hub's outbox, not source data
                     result = await connection.execute(sa.select(table).order_by(*table.primary_key.columns))
                     tables[table.name] = [dict(row) for row in result.mappings()]
         return tables

@@ -99,3 +99,39 @@ hub_secret = sa.Table(
     sa.Column("value", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# One row per (client, idempotency key): the payload's hash and, once done, the stored result.
+idempotency_record = sa.Table(
+    "idempotency_record",
+    metadata,
+    sa.Column("record_key", sa.String(400), primary_key=True),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("mutation", sa.String(100), nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("batch_id", sa.String(32), nullable=False),
+    sa.Column("result_json", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The change feed: every applied change once, in the order the hub recorded it.
+change_log = sa.Table(
+    "change_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("batch_id", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("entity", sa.String(50), nullable=False),
+    sa.Column("source_key", sa.String(100), nullable=False),
+    sa.Column("citizen_id", sa.CHAR(13)),
+    sa.Column("district_code", sa.CHAR(4)),
+    sa.Column("operation", sa.String(10), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("changed_fields", sa.String(1000), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -6,6 +6,8 @@ date strings, pay months as BE 'YYYYMM', status letters, and the city's own dist
 
 import sqlalchemy as sa
 
+from hub.sources.outbox import outbox_tables
+
 metadata = sa.MetaData()
 
 
@@ -140,3 +142,6 @@ sa.Index("ix_homeless_person_dist", tb_homeless_person.c.dist_id)
 sa.Index("ix_housing_app_pid", tb_housing_app.c.pid_digits)
 sa.Index("ix_homeless_person_pid", tb_homeless_person.c.pid_digits)
 sa.Index("ix_housing_app_proj", tb_housing_app.c.proj_id)
+
+# The hub's outbox, committed with each sync batch (see hub.sources.outbox).
+hub_batch, hub_outbox = outbox_tables(metadata)

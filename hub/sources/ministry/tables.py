@@ -2,6 +2,8 @@
 
 import sqlalchemy as sa
 
+from hub.sources.outbox import outbox_tables
+
 metadata = sa.MetaData()
 
 person = sa.Table(
@@ -113,3 +115,6 @@ sa.Index("ix_welfare_case_household", welfare_case.c.household_id)
 sa.Index("ix_child_support_child", child_support_grant.c.child_citizen_id)
 sa.Index("ix_child_support_carer", child_support_grant.c.carer_citizen_id)
 sa.Index("ix_volunteer_citizen", volunteer.c.citizen_id)
+
+# The hub's outbox, committed with each sync batch (see hub.sources.outbox).
+hub_batch, hub_outbox = outbox_tables(metadata)

@@ -1,0 +1,1 @@
+"""Integrator sync: batch writes into the owning source, idempotent, versioned, audited and fed out as changes."""
