@@ -7,12 +7,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
+import time
 import uuid
 import logging
 from collections.abc import AsyncIterator
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,10 +24,13 @@ from hub.audit import AuditEntry, AuditUnavailable, AuditWriter
 from hub.auth import server as oauth
 from hub.auth.resource import Authenticator
 from hub.auth.tokens import TokenRejected
+from hub.breaker import CircuitBreaker
 from hub.config import SOURCE_NAMES, Environment, Settings
 from hub.context import Context
 from hub.databases import Databases
 from hub.federation import RequestSources
+from hub.logs import client_id_var, install_context, request_id_var
+from hub.metrics import Metrics
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
 from schema.root import build_schema
@@ -146,7 +151,6 @@ class HubGraphQL(GraphQL):
             return
         receive = _limited(receive, MAX_BODY_BYTES)
         request = Request(scope, receive)
-        request.state.request_id = uuid.uuid4().hex
         wants_ide = (
             request.method == "GET"
             and self.graphql_ide is not None
@@ -158,17 +162,24 @@ class HubGraphQL(GraphQL):
             try:
                 subject = await request.app.state.authenticator.authenticate(authorization)
             except TokenRejected as rejected:
+                request.app.state.metrics.tokens.labels("refused", _reason_category(rejected.reason)).inc()
                 await _unauthenticated(rejected.reason, token_present=bool(authorization))(scope, receive, send)
                 return
             request.state.subject = subject
+            client_id_var.set(subject.client_id)
+        started = time.perf_counter()
         try:
             await super().__call__(scope, receive, send)
         except BodyTooLarge:
             await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
         finally:
             context = scope.get("state", {}).get("context")
-            if context is not None and context.sources is not None:
-                await context.sources.close()
+            if context is not None:
+                request.app.state.metrics.requests.labels(context.operation_name or "anonymous").observe(
+                    time.perf_counter() - started
+                )
+                if context.sources is not None:
+                    await context.sources.close()
 
     def encode_json(self, data) -> bytes:
         return orjson.dumps(data)
@@ -180,9 +191,15 @@ class HubGraphQL(GraphQL):
             databases=databases,
             subject=request.state.subject,
             purpose=request.headers.get("x-purpose"),
-            sources=RequestSources(databases.engines, self.settings.source_timeout),
+            sources=RequestSources(
+                databases.engines,
+                self.settings.source_timeout,
+                breakers=request.app.state.breakers,
+                observe=request.app.state.metrics.observe_source,
+            ),
             request_id=request.state.request_id,
             cursor_key=request.app.state.cursor_key,
+            breakers=request.app.state.breakers,
         )
         request.state.context = context
         return context
@@ -198,6 +215,8 @@ class HubGraphQL(GraphQL):
 
     async def process_result(self, request, result):
         response = await super().process_result(request, result)
+        for error in result.errors or ():
+            request.app.state.metrics.errors.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()
         context: Context | None = getattr(request.state, "context", None)
         if context is None or not context.reads_personal_data:
             return response
@@ -213,6 +232,60 @@ class HubGraphQL(GraphQL):
         return response
 
 
+def _reason_category(reason: str) -> str:
+    """Token refusals by a small set of reasons (a label must not carry free text)."""
+    for category in ("missing", "revoked", "expired", "typ", "signature", "iss", "aud", "future", "lifetime", "scope"):
+        if category in reason:
+            return category
+    return "other"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (X-Request-Id in and out), sets the log context, counts responses."""
+
+    _VALID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if self._VALID.fullmatch(incoming or "") else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        request_id_var.set(request_id)
+        client_id_var.set(None)
+        status_holder = {}
+
+        async def send_with_id(message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            app = scope.get("app")
+            metrics = getattr(getattr(app, "state", None), "metrics", None)
+            if metrics is not None:
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                metrics.http.labels(path, str(status_holder.get("status", 500))).inc()
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    state = request.app.state
+    for name, engine in state.databases.engines.items():
+        pool = engine.sync_engine.pool
+        state.metrics.pool_in_use.labels(name).set(pool.checkedout() if hasattr(pool, "checkedout") else 0)
+    state.metrics.audit_queue.set(state.audit.depth)
+    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -220,12 +293,14 @@ async def healthz(_: Request) -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     health = await request.app.state.databases.probe_all()
     ready = all(h.ready for h in health)
+    breakers = request.app.state.breakers
     body = {
         "status": "ready" if ready else "unavailable",
         "databases": {
             h.name: {
                 "engine": h.engine,
                 "reachable": h.reachable,
+                **({"circuit": breakers[h.name].state.value} if h.name in breakers else {}),
                 "latency_ms": None if h.latency_ms is None else round(h.latency_ms, 2),
                 "revision": h.revision,
                 "expected_revision": h.expected_revision,
@@ -252,6 +327,7 @@ async def _relay_forever(databases: Databases, every: float = 30.0) -> None:
 
 
 def create_app(settings: Settings) -> Starlette:
+    install_context()
     schema = build_schema(production=settings.env is Environment.PRODUCTION)
 
     @contextlib.asynccontextmanager
@@ -259,6 +335,13 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.databases = Databases.from_settings(settings)
         app.state.authenticator = Authenticator(settings, app.state.databases["store"])
+        app.state.metrics = Metrics()
+        app.state.breakers = {
+            name: CircuitBreaker(name, failure_threshold=settings.breaker_failures, reset_after=settings.breaker_reset)
+            for name in SOURCE_NAMES
+        }
+        for breaker in app.state.breakers.values():
+            breaker.on_change = app.state.metrics.breaker_changed
         app.state.cursor_key = await shared_secret(app.state.databases["store"], "cursor")
         app.state.audit = AuditWriter(app.state.databases["store"])
         app.state.audit.start()
@@ -282,8 +365,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/oauth/introspect", oauth.introspection_endpoint, methods=["POST"]),
         Route("/.well-known/oauth-authorization-server", oauth.metadata_endpoint, methods=["GET"]),
         Route("/.well-known/jwks.json", oauth.jwks_endpoint, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
 
 
 def app_from_environment() -> Starlette:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 
 from hub.config import DATABASE_NAMES, Environment, Settings
 
@@ -14,8 +16,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from hub.bootstrap import prepare_embedded
 
+    from hub.logs import LOG_CONFIG
+
     if settings.embedded:
         asyncio.run(prepare_embedded(settings))
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several worker processes: their metrics are aggregated through files in this folder.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="hub-metrics-")
     uvicorn.run(
         "hub.app:app_from_environment",
         factory=True,
@@ -23,7 +30,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
-        log_level="info",
+        log_config=LOG_CONFIG,
+        # On SIGTERM: stop accepting, let in-flight requests finish (audit and outbox are flushed by the lifespan).
+        timeout_graceful_shutdown=30,
     )
     return 0
 

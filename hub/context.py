@@ -19,6 +19,8 @@ class Context:
     purpose: str | None = None
     # The key that seals list cursors (shared by every hub process through the store).
     cursor_key: bytes = b""
+    # This process's circuit breakers, by source name.
+    breakers: dict = field(default_factory=dict)
     # One session per source for this request (closed when the response is sent).
     sources: RequestSources | None = None
     # Loaders built for this request only, keyed by what they load.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.bindings import Binding, Relation
+from hub.breaker import CircuitBreaker
 from hub.records import Record
 
 log = logging.getLogger("hub.federation")
@@ -35,10 +37,13 @@ class SourceUnavailable(Exception):
 
 
 class SourceSession:
-    def __init__(self, name: str, engine: AsyncEngine, timeout: float) -> None:
+    def __init__(self, name: str, engine: AsyncEngine, timeout: float, breaker: CircuitBreaker | None = None,
+                 observe=None) -> None:
         self.name = name
         self.engine = engine
         self.timeout = timeout
+        self.breaker = breaker
+        self.observe = observe  # called with (source, seconds, ok) per statement (metrics)
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._failed: SourceUnavailable | None = None
@@ -48,22 +53,35 @@ class SourceSession:
         # Once a source has failed in this request, the rest of the request does not wait on it again.
         if self._failed is not None:
             raise self._failed
+        if self.breaker is not None and not self.breaker.allow():
+            self._failed = SourceUnavailable(self.name, "circuit open")
+            raise self._failed
         async with self._lock:
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):
                     if self._connection is None:
                         self._connection = await self.engine.connect()
                     self.statements += 1
                     result = await self._connection.execute(statement)
-                    return result.all()
+                    rows = result.all()
+                self._record(started, ok=True)
+                return rows
             except TimeoutError:
                 self._failed = SourceUnavailable(self.name, "timeout")
             except (sa.exc.DBAPIError, sa.exc.InterfaceError, OSError, ConnectionError) as exc:
                 # Log the kind of failure only: driver messages may carry hosts or values.
                 log.warning("source %s failed: %s", self.name, type(exc).__name__)
                 self._failed = SourceUnavailable(self.name, "connection failed")
+            self._record(started, ok=False)
             await self._discard()
             raise self._failed
+
+    def _record(self, started: float, *, ok: bool) -> None:
+        if self.breaker is not None:
+            self.breaker.success() if ok else self.breaker.failure()
+        if self.observe is not None:
+            self.observe(self.name, time.perf_counter() - started, ok)
 
     async def _discard(self) -> None:
         connection, self._connection = self._connection, None
@@ -85,15 +103,20 @@ class SourceSession:
 class RequestSources:
     """The per-request sessions, one per source, created lazily and closed when the request ends."""
 
-    def __init__(self, engines: dict[str, AsyncEngine], timeout: float) -> None:
+    def __init__(self, engines: dict[str, AsyncEngine], timeout: float,
+                 breakers: dict[str, CircuitBreaker] | None = None, observe=None) -> None:
         self._engines = engines
         self._timeout = timeout
+        self._breakers = breakers or {}
+        self._observe = observe
         self._sessions: dict[str, SourceSession] = {}
 
     def __getitem__(self, name: str) -> SourceSession:
         session = self._sessions.get(name)
         if session is None:
-            session = self._sessions[name] = SourceSession(name, self._engines[name], self._timeout)
+            session = self._sessions[name] = SourceSession(
+                name, self._engines[name], self._timeout, self._breakers.get(name), self._observe
+            )
         return session
 
     @property

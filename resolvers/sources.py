@@ -21,6 +21,7 @@ class SourceStatusRow:
     latency_ms: float | None
     schema_revision: str | None
     last_change: dt.datetime | None
+    circuit: str
 
 
 async def _freshness(context: Context, name: str) -> dt.datetime | None:
@@ -32,8 +33,10 @@ async def _freshness(context: Context, name: str) -> dt.datetime | None:
 
 async def sources(info: strawberry.Info[Context]) -> list:
     health = await info.context.databases.probe_sources()
+    breakers = info.context.breakers
     changes = await asyncio.gather(*(_freshness(info.context, h.name) if h.reachable else asyncio.sleep(0) for h in health))
     return [
-        SourceStatusRow(h.name, h.engine, h.reachable, h.latency_ms, h.revision, change)
+        SourceStatusRow(h.name, h.engine, h.reachable, h.latency_ms, h.revision, change,
+                        breakers[h.name].state.value if h.name in breakers else "closed")
         for h, change in zip(health, changes, strict=True)
     ]

@@ -18,6 +18,9 @@ class SourceStatus:
     schema_revision: str | None = strawberry.field(
         description="The migration revision the source database is at; null when unreachable."
     )
+    circuit: str = strawberry.field(
+        description="This hub process's circuit breaker for the source: closed, open (failing fast) or half_open (probing)."
+    )
     last_change: dt.datetime | None = strawberry.field(
         description="The newest change time the source's tables record: how fresh its data is. Null when unreachable or empty."
     )

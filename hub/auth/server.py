@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
@@ -212,6 +213,10 @@ async def token_endpoint(request: Request) -> Response:
         return _oauth_error("invalid_request", description="the token endpoint requires https")
     server = _TokenServer(state.settings, client, key, form.get("purpose") or None)
     response = await asyncio.to_thread(server.create_token_response, oauth_request)
+    if response.status_code == 200:
+        state.metrics.tokens.labels("issued", "client_credentials").inc()
+    else:
+        state.metrics.tokens.labels("refused", json.loads(response.body).get("error", "unknown")).inc()
     return response
 
 
