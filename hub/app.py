@@ -31,6 +31,7 @@ from hub.databases import Databases
 from hub.federation import RequestSources
 from hub.logs import client_id_var, install_context, request_id_var
 from hub.metrics import Metrics
+from hub.ratelimit import RateLimited, count_persons, count_request
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
 from schema.root import build_schema
@@ -106,9 +107,11 @@ def _operation_name(query: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def audit_entry(context: Context, result) -> AuditEntry:
+def audit_entry(context: Context, result, *, refused: bool = False) -> AuditEntry:
     subject = context.subject
-    if result.errors and result.data is None:
+    if refused:
+        outcome = "refused"
+    elif result.errors and result.data is None:
         outcome = "refused" if any((e.extensions or {}).get("code") == "FORBIDDEN" for e in result.errors) else "error"
     else:
         outcome = "partial" if result.errors else "ok"
@@ -167,6 +170,14 @@ class HubGraphQL(GraphQL):
                 return
             request.state.subject = subject
             client_id_var.set(subject.client_id)
+            try:
+                await count_request(request.app.state.databases["store"], subject.client_id,
+                                    per_minute=self.settings.requests_per_minute)
+            except RateLimited as limited:
+                request.app.state.metrics.rate_limited.labels(limited.limit).inc()
+                await _error(429, "RATE_LIMITED", "too many requests from this client; slow down",
+                             headers={"Retry-After": str(limited.retry_after)})(scope, receive, send)
+                return
         started = time.perf_counter()
         try:
             await super().__call__(scope, receive, send)
@@ -220,14 +231,28 @@ class HubGraphQL(GraphQL):
         context: Context | None = getattr(request.state, "context", None)
         if context is None or not context.reads_personal_data:
             return response
+        limited = None
         try:
-            await request.app.state.audit.record(audit_entry(context, result))
+            await count_persons(request.app.state.databases["store"], context.subject.client_id,
+                                context.accessed_citizen_ids, per_hour=self.settings.persons_per_hour)
+        except RateLimited as exc:
+            # The bulk-extraction guard: the request that crosses the limit is not answered.
+            limited = exc
+            request.app.state.metrics.rate_limited.labels(exc.limit).inc()
+        try:
+            await request.app.state.audit.record(audit_entry(context, result, refused=limited is not None))
         except AuditUnavailable:
             # Nothing is shown that was not audited.
             return {
                 "data": None,
                 "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
                             "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
+            }
+        if limited is not None:
+            return {
+                "data": None,
+                "errors": [{"message": "this client has read more distinct persons this hour than it may; the request was not answered",
+                            "extensions": {"code": "RATE_LIMITED", "limit": limited.limit, "retryAfter": limited.retry_after}}],
             }
         return response
 

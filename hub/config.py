@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     demo_seed: int = 2568
     # A source that does not answer within this many seconds is reported unavailable.
     source_timeout: float = Field(default=5.0, gt=0)
+    # Per client, shared by all processes: requests a minute, and distinct persons read an hour.
+    requests_per_minute: int = Field(default=600, ge=1)
+    persons_per_hour: int = Field(default=5000, ge=1)
     # A source failing this many times in a row is skipped for breaker_reset seconds, then probed.
     breaker_failures: int = Field(default=3, ge=1)
     breaker_reset: float = Field(default=10.0, gt=0)

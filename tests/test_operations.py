@@ -124,3 +124,53 @@ def test_a_failing_source_trips_its_breaker_and_resets(migrated_databases):
             assert "hub_source_circuit_open{source=\"city\"} 0.0" in client.get("/metrics").text
     finally:
         proxy.close()
+
+
+def test_request_rate_limit_per_client(migrated_databases):
+    settings = settings_for(migrated_databases.urls, requests_per_minute=3)
+    token = mint(settings, "ministry:read")
+    with TestClient(create_app(settings)) as client:
+        codes = [client.post("/graphql", json={"query": '{ district(code: "1001") { code } }'},
+                             headers={"Authorization": f"Bearer {token}"}).status_code for _ in range(5)]
+        metrics = client.get("/metrics").text
+    # Five requests within one minute: the fourth and fifth are refused (unless a minute boundary falls between).
+    assert codes.count(200) <= 4 and 429 in codes
+    assert metric(metrics, "hub_rate_limited_total", limit="requests_per_minute") >= 1
+
+
+def test_bulk_extraction_guard(fresh_person_dbs):
+    settings = settings_for(fresh_person_dbs.urls, persons_per_hour=3)
+    token = mint(settings, "ministry:read pii:read")
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "bulk test"}
+    with TestClient(create_app(settings)) as client:
+        first = client.post("/graphql", json={"query": "{ persons(first: 2) { edges { node { citizenId } } } }"}, headers=headers).json()
+        assert len(first["data"]["persons"]["edges"]) == 2
+        again = client.post("/graphql", json={"query": "{ persons(first: 2) { edges { node { citizenId } } } }"}, headers=headers).json()
+        assert "errors" not in again  # the same two persons: still two distinct
+        more = client.post("/graphql", json={"query": "{ persons(first: 5) { edges { node { citizenId firstName } } } }"}, headers=headers).json()
+        assert more["data"] is None and more["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert "สมชาย" not in json.dumps(more, ensure_ascii=False)
+
+
+@pytest.fixture
+def fresh_person_dbs(backend_kind, tmp_path):
+    import asyncio
+
+    from hub.bootstrap import migrate_all
+    from hub.databases import Databases
+    from hub.sources.ministry import tables as ministry
+    from tests.backends import create_databases, drop_databases
+
+    async def setup():
+        test_dbs = await create_databases(backend_kind, tmp_path)
+        databases = Databases.from_settings(settings_for(test_dbs.urls))
+        try:
+            await migrate_all(databases)
+            await f.insert(databases["ministry"], ministry.person, [f.person(f.citizen_id(f"1102003456{i:02d}")) for i in range(6)])
+        finally:
+            await databases.dispose()
+        return test_dbs
+
+    test_dbs = asyncio.run(setup())
+    yield test_dbs
+    asyncio.run(drop_databases(test_dbs))

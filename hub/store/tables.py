@@ -135,3 +135,21 @@ change_log = sa.Table(
     sa.Column("client_id", sa.String(64), nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Rate limits shared by every hub process: requests per client per minute, and the distinct
+# persons each client read per hour (the bulk-extraction guard).
+rate_window = sa.Table(
+    "rate_window",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("window", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+person_read = sa.Table(
+    "person_read",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("hour", sa.String(16), primary_key=True),
+    sa.Column("citizen_id", sa.CHAR(13), primary_key=True),
+)
