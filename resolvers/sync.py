@@ -19,7 +19,7 @@ _TYPES = {
         index=r["index"], problems=[types.FieldProblem(field=_camel(p["field"]), message=p["message"]) for p in r["problems"]]
     ),
     "VersionConflict": lambda r: types.VersionConflict(index=r["index"], key=r["key"], current_version=r["currentVersion"], reason=r["reason"]),
-    "NotFound": lambda r: types.NotFound(index=r["index"], key=r["key"]),
+    "NotFound": lambda r: types.NotFound(index=r["index"], key=r["key"], field=_camel(r["field"]) if r.get("field") else None),
     "Forbidden": lambda r: types.Forbidden(index=r["index"], reason=r["reason"]),
     "NotApplied": lambda r: types.NotApplied(index=r["index"], reason=r["reason"]),
 }

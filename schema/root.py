@@ -23,7 +23,22 @@ from schema.records import CaseConnection, CaseFilter, Household
 from schema.errors import HubSchema
 from schema.scalars import SCALAR_MAP, CitizenId, parse_citizen_id_argument
 from schema.sources import SourceStatus
-from schema.sync import AllowanceInput, ChangeConnection, CaseInput, PaymentInput, PersonInput, SyncMode, SyncResult
+from schema.sync import (
+    AllowanceInput,
+    CaseInput,
+    ChangeConnection,
+    DisabilityCardInput,
+    FuneralAidInput,
+    HomelessCountInput,
+    HomelessPersonInput,
+    HouseholdInput,
+    HousingApplicationInput,
+    MpiAssessmentInput,
+    PaymentInput,
+    PersonInput,
+    SyncMode,
+    SyncResult,
+)
 
 
 FIRST = Annotated[int | None, strawberry.argument(description="Page size, 0-100 (default 20).")]
@@ -140,6 +155,25 @@ class Mutation:
                            mode: MODE = SyncMode.PARTIAL) -> SyncResult:
         return await sync_resolvers.sync(info, "syncPersons", items, idempotency_key, mode)
 
+    @strawberry.mutation(description="Create or update households in the ministry's register. Needs ministry:write.",
+                         permission_classes=[MinistryWrite])
+    async def sync_households(self, info: strawberry.Info, items: _items(HouseholdInput), idempotency_key: KEY,
+                              mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncHouseholds", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Create TPMAP (MPI) indicator assessments of households, or replace their answers (ministry). "
+                                     "Needs ministry:write.",
+                         permission_classes=[MinistryWrite])
+    async def sync_mpi_assessments(self, info: strawberry.Info, items: _items(MpiAssessmentInput), idempotency_key: KEY,
+                                   mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncMpiAssessments", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Issue disability ID cards, or correct, renew or revoke them (ministry). Needs ministry:write.",
+                         permission_classes=[MinistryWrite])
+    async def sync_disability_cards(self, info: strawberry.Info, items: _items(DisabilityCardInput), idempotency_key: KEY,
+                                    mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncDisabilityCards", items, idempotency_key, mode)
+
     @strawberry.mutation(description="Create or update welfare cases (ministry). Needs ministry:write.",
                          permission_classes=[MinistryWrite])
     async def sync_cases(self, info: strawberry.Info, items: _items(CaseInput), idempotency_key: KEY,
@@ -163,6 +197,30 @@ class Mutation:
     async def sync_allowance_payments(self, info: strawberry.Info, items: _items(PaymentInput), idempotency_key: KEY,
                                       mode: MODE = SyncMode.PARTIAL) -> SyncResult:
         return await sync_resolvers.sync(info, "syncAllowancePayments", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Record elderly funeral aid applications (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_funeral_aid(self, info: strawberry.Info, items: _items(FuneralAidInput), idempotency_key: KEY,
+                               mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncFuneralAid", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Record point-in-time homeless counts (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_homeless_counts(self, info: strawberry.Info, items: _items(HomelessCountInput), idempotency_key: KEY,
+                                   mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncHomelessCounts", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="Add people to the city's homeless roster. Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_homeless_persons(self, info: strawberry.Info, items: _items(HomelessPersonInput), idempotency_key: KEY,
+                                    mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncHomelessPersons", items, idempotency_key, mode)
+
+    @strawberry.mutation(description="File housing applications, or decide pending ones (city). Needs city:write.",
+                         permission_classes=[CityWrite])
+    async def sync_housing_applications(self, info: strawberry.Info, items: _items(HousingApplicationInput),
+                                        idempotency_key: KEY, mode: MODE = SyncMode.PARTIAL) -> SyncResult:
+        return await sync_resolvers.sync(info, "syncHousingApplications", items, idempotency_key, mode)
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:

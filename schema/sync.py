@@ -28,8 +28,13 @@ class FieldProblem:
 class Applied:
     index: int = strawberry.field(description="Position of the item in the batch.")
     key: str | None = strawberry.field(description="The record's key in its source (nullable only so every result type agrees).")
-    version: int = strawberry.field(description="The record's version after the write.")
-    operation: str = strawberry.field(description="create or update.")
+    version: int = strawberry.field(
+        description="The record's version after the write; always 1 for kinds whose source keeps no version "
+                    "(MPI assessments, disability cards, payments, funeral aid, homeless records, housing applications)."
+    )
+    operation: str = strawberry.field(
+        description="create, update, or unchanged (the record already held what the item says; nothing was written or fed)."
+    )
 
 
 @strawberry.type(description="The item was refused because of its content; nothing of it was written.")
@@ -46,10 +51,13 @@ class VersionConflict:
     reason: str = strawberry.field(description="What conflicted.")
 
 
-@strawberry.type(description="The record to update does not exist; nothing was written.")
+@strawberry.type(description="The record to update, or the record the item hangs off (its household, person, project or registration), does not exist; nothing was written.")
 class NotFound:
     index: int = strawberry.field(description="Position of the item in the batch.")
     key: str | None = strawberry.field(description="The key asked for.")
+    field: str | None = strawberry.field(
+        default=None, description="The input field naming the missing record when it is a parent (e.g. householdId); null when it is the record itself."
+    )
 
 
 @strawberry.type(description="The client may not write this record (e.g. outside its districts); nothing was written.")
@@ -136,6 +144,105 @@ class PaymentInput:
     amount: str = strawberry.field(description="Amount in baht, a decimal string.")
     channel: str = strawberry.field(description="CASH or TRANSFER.")
     paid_at: str | None = strawberry.field(default=None, description="ISO 8601 date-time with offset, if paid.")
+
+
+@strawberry.input(description="A household of the ministry's register. Omit expectedVersion to create; give it to update.")
+class HouseholdInput:
+    household_id: int = strawberry.field(description="The ministry's household number.")
+    address: str = strawberry.field(description="Address in Thai.")
+    subdistrict_code: str = strawberry.field(description="6-digit DOPA subdistrict code.")
+    in_bmn: bool = strawberry.field(description="Whether the household is in the BMN (จปฐ.) census; BMN does not cover Bangkok.")
+    has_welfare_card: bool = strawberry.field(description="Whether the household holds a state welfare card.")
+    house_code: str | None = strawberry.field(default=None, description="The 11-digit house code of the civil register, if known.")
+    logbook_stage: int | None = strawberry.field(
+        default=None, description="Family-logbook support stage: 1 survival, 2 sufficiency, 3 sustainability."
+    )
+    expected_version: int | None = strawberry.field(default=None, description="The version this update is based on.")
+
+
+@strawberry.input(
+    description="One TPMAP (MPI) indicator of a household for a survey year (ministry). The source keeps no version: "
+                "an item creates the assessment, or replaces its deprived answer when it exists."
+)
+class MpiAssessmentInput:
+    household_id: int = strawberry.field(description="The ministry's household number; the household must exist.")
+    survey_year: int = strawberry.field(description="Survey year in the common era (2000 to this year), not the Buddhist Era.")
+    indicator: int = strawberry.field(
+        description="BMN indicator number, one of the 17 TPMAP scores: 1, 4, 5, 7, 8, 9, 10, 11, 15, 16, 17, 19, 20, 21, 22, 27, 28."
+    )
+    deprived: bool = strawberry.field(description="Whether the household fails the indicator.")
+
+
+@strawberry.input(
+    description="A disability ID card (ministry). The source keeps no version: a new card number creates the card; an "
+                "existing one may be corrected, renewed (a later expiresOn) or revoked, but never moved to another "
+                "person, shortened or reinstated (VersionConflict)."
+)
+class DisabilityCardInput:
+    card_no: str = strawberry.field(description="The card number (at most 20 characters).")
+    citizen_id: str = strawberry.field(description="13-digit citizen ID of the holder; the person must be in the ministry's register.")
+    disability_type: int = strawberry.field(
+        description="1 visual, 2 hearing or communication, 3 physical or mobility, 4 mental or behavioural, 5 intellectual, 6 learning, 7 autism."
+    )
+    issued_on: str = strawberry.field(description="ISO 8601 date in the common era; not in the future.")
+    expires_on: str = strawberry.field(description="ISO 8601 date in the common era, after issuedOn.")
+    revoked: bool = strawberry.field(default=False, description="Whether the card was revoked; a revoked card stays revoked.")
+
+
+@strawberry.input(description="An elderly funeral aid application (city); create-only, one per death unless an earlier one was rejected.")
+class FuneralAidInput:
+    deceased_citizen_id: str = strawberry.field(description="13-digit citizen ID of the deceased; the city stores it in its dashed form.")
+    deceased_name: str = strawberry.field(description="Title and name of the deceased in Thai.")
+    applicant_citizen_id: str = strawberry.field(description="13-digit citizen ID of the heir who applies; stored dashed.")
+    district_code: str = strawberry.field(description="Bangkok DOPA district code (1001-1050); the city stores its own number.")
+    death_date: str = strawberry.field(description="ISO 8601 date of death in the common era; the city stores it in the Buddhist Era.")
+    status: str = strawberry.field(description="APPROVED, PENDING or REJECTED.")
+    amount: str | None = strawberry.field(default=None, description='Amount in baht, a decimal string; default "3000.00", the current rate.')
+    approved_at: str | None = strawberry.field(
+        default=None, description="ISO 8601 date-time with offset of the approval; required for APPROVED, absent otherwise."
+    )
+
+
+@strawberry.input(description="A point-in-time count of homeless people at one place (city); create-only, one per place and date.")
+class HomelessCountInput:
+    district_code: str = strawberry.field(description="Bangkok DOPA district code (1001-1050).")
+    count_date: str = strawberry.field(description="ISO 8601 date of the count in the common era; not in the future.")
+    place: str = strawberry.field(description="Where the count was taken, in Thai.")
+    male: int = strawberry.field(description="Men counted (0 or more).")
+    female: int = strawberry.field(description="Women counted (0 or more).")
+    unspecified: int = strawberry.field(description="People counted whose sex was not recorded (0 or more).")
+
+
+@strawberry.input(description="A person on the city's homeless roster; create-only, one entry per identified person.")
+class HomelessPersonInput:
+    nickname: str = strawberry.field(description="The name the person goes by.")
+    sex: str = strawberry.field(description="MALE, FEMALE or UNSPECIFIED.")
+    age_band: str = strawberry.field(
+        description="18-29, 30-39, 40-49, 50-59 or 60+ (the roster holds adults; a child is a child-protection case)."
+    )
+    district_code: str = strawberry.field(description="Bangkok DOPA district code (1001-1050) where the person stays.")
+    first_seen: str = strawberry.field(description="ISO 8601 date in the common era; not in the future.")
+    last_seen: str | None = strawberry.field(default=None, description="ISO 8601 date, not before firstSeen; default firstSeen.")
+    citizen_id: str | None = strawberry.field(
+        default=None, description="13-digit citizen ID if the person has one (many do not); the city stores it dashed."
+    )
+    referred_to: str | None = strawberry.field(default=None, description="Where the person was referred (shelter, hospital ...).")
+
+
+@strawberry.input(
+    description="A housing application (city). Omit applicationId to file one (every filing field required); give "
+                "applicationId and status alone to decide a PENDING one (APPROVED or REJECTED; a decision is final)."
+)
+class HousingApplicationInput:
+    status: str = strawberry.field(description="PENDING, APPROVED or REJECTED.")
+    application_id: int | None = strawberry.field(default=None, description="The city's application number, to decide it.")
+    project_id: int | None = strawberry.field(default=None, description="The housing project applied for; it must exist. Filing only.")
+    citizen_id: str | None = strawberry.field(default=None, description="13-digit citizen ID of the applicant; stored dashed. Filing only.")
+    household_size: int | None = strawberry.field(default=None, description="Persons in the household, 1-20. Filing only.")
+    monthly_income: str | None = strawberry.field(
+        default=None, description="Household income per month in baht, a decimal string, not negative. Filing only."
+    )
+    applied_on: str | None = strawberry.field(default=None, description="ISO 8601 date of the application in the common era. Filing only.")
 
 
 @strawberry.type(description="One applied change, as the change feed reports it (fetch the record itself to see its data).")

@@ -1,5 +1,10 @@
 """Applying one sync batch: validate every item, write the valid ones (or none) in one source
-transaction with the outbox, then relay to the store. Expected failures are per-item results."""
+transaction with the outbox, then relay to the store. Expected failures are per-item results.
+
+A kind with a version column is created, or updated under optimistic concurrency on expectedVersion.
+A kind without one is create-only (an earlier row that makes the item a duplicate is a conflict),
+or changes an existing row only as its spec's amend rule allows. Records that hang off a parent
+(an assessment off its household, a card off its person) need the parent, and take its district."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -17,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.sync import idempotency
 from hub.sync.relay import _tables, relay_batch
-from hub.sync.specs import PAYMENTS, ItemInvalid, Prepared, WriteSpec
+from hub.sync.specs import ItemInvalid, Prepared, WriteSpec
 
 log = logging.getLogger("hub.sync")
 
 PARTIAL = "PARTIAL"
 ALL_OR_NOTHING = "ALL_OR_NOTHING"
+OUTSIDE_DISTRICTS = "the record lies outside this client's districts"
 
 
 class Crash(BaseException):
@@ -100,7 +106,7 @@ async def apply_batch(
                               "problems": [{"field": f, "message": m} for f, m in invalid.problems]}
             continue
         if writer.districts is not None and p.district_code is not None and p.district_code not in writer.districts:
-            results[index] = {"type": "Forbidden", "index": index, "reason": "the record lies outside this client's districts"}
+            results[index] = {"type": "Forbidden", "index": index, "reason": OUTSIDE_DISTRICTS}
             continue
         prepared[index] = p
 
@@ -118,7 +124,7 @@ async def apply_batch(
                 except sa.exc.IntegrityError:
                     await savepoint.rollback()
                     del changes[mark:]
-                    results[index] = {"type": "VersionConflict", "index": index, "key": None if p.key is None else str(p.key),
+                    results[index] = {"type": "VersionConflict", "index": index, "key": None if p.key is None else _key_text(p.key),
                                       "currentVersion": None, "reason": "the source refused the row (it conflicts with an existing one)"}
             failed = any(r["type"] != "Applied" for r in results)
             if mode == ALL_OR_NOTHING and failed:
@@ -151,26 +157,48 @@ async def apply_batch(
     return relayed or result
 
 
+def _key_text(key) -> str:
+    return ":".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+
 async def _apply_item(connection, spec: WriteSpec, p: Prepared, index: int, writer: Writer,
                       now: dt.datetime, changes: list[dict], batch_id: str) -> dict:
-    table, key_column, version_column = spec.table, spec.key_column, spec.version_column
-    values = {**p.values, **spec.stamp(now)}
-
-    if spec is PAYMENTS:
-        return await _apply_payment(connection, p, index, writer, now, changes, batch_id)
-
     current = None
     if p.key is not None:
-        current = (await connection.execute(sa.select(table).where(key_column == p.key))).first()
-    if current is not None and writer.districts is not None:
-        district = spec.district_of_row(current._mapping)
-        if district not in writer.districts:
-            return {"type": "Forbidden", "index": index, "reason": "the record lies outside this client's districts"}
+        row = (await connection.execute(sa.select(spec.table).where(spec.key_where(p.key)))).first()
+        current = row._mapping if row is not None else None
+    if current is not None and writer.districts is not None and spec.district_of_row is not None:
+        if spec.district_of_row(current) not in writer.districts:
+            return {"type": "Forbidden", "index": index, "reason": OUTSIDE_DISTRICTS}
+    if current is None and p.key is not None and spec.version_column is None and spec.creates_without_key:
+        return {"type": "NotFound", "index": index, "key": _key_text(p.key)}
 
+    if spec.parent is not None:
+        # An update's item lies over the existing row, so a parent the item does not name is the row's.
+        basis = {**current, **p.values} if current is not None else p.values
+        parent = (await connection.execute(spec.parent.lookup(basis))).first()
+        if parent is None:
+            return {"type": "NotFound", "index": index, "key": spec.parent.describe(basis), "field": spec.parent.field}
+        district = spec.parent.district_of_row(parent._mapping)
+        if writer.districts is not None and district not in writer.districts:
+            return {"type": "Forbidden", "index": index, "reason": f"the {spec.parent.label} lies outside this client's districts"}
+        p = replace(p, district_code=district)
+    if current is not None and p.citizen_id is None and spec.citizen_of_row is not None:
+        p = replace(p, citizen_id=spec.citizen_of_row(current))
+
+    if spec.version_column is not None:
+        return await _write_versioned(connection, spec, p, current, index, now, changes, batch_id)
+    return await _write_unversioned(connection, spec, p, current, index, now, changes, batch_id)
+
+
+async def _write_versioned(connection, spec: WriteSpec, p: Prepared, current, index: int, now: dt.datetime,
+                           changes: list[dict], batch_id: str) -> dict:
+    table, version_column = spec.table, spec.version_column
+    values = {**p.values, **spec.stamp(now)}
     if p.expected_version is None:
         if current is not None:
-            return {"type": "VersionConflict", "index": index, "key": str(p.key),
-                    "currentVersion": current._mapping[version_column.key],
+            return {"type": "VersionConflict", "index": index, "key": _key_text(p.key),
+                    "currentVersion": current[version_column.key],
                     "reason": "the record exists; send expectedVersion to update it"}
         if p.key is None and not spec.creates_without_key:
             return {"type": "NotFound", "index": index, "key": None}
@@ -178,52 +206,69 @@ async def _apply_item(connection, spec: WriteSpec, p: Prepared, index: int, writ
         result = await connection.execute(sa.insert(table).values(**insert_values))
         key = p.key if p.key is not None else result.inserted_primary_key[0]
         _record_change(changes, spec, batch_id, len(changes), key, p, "create", 1, None, insert_values)
-        return {"type": "Applied", "index": index, "key": str(key), "version": 1, "operation": "create"}
+        return {"type": "Applied", "index": index, "key": _key_text(key), "version": 1, "operation": "create"}
 
     if current is None:
-        return {"type": "NotFound", "index": index, "key": str(p.key)}
+        return {"type": "NotFound", "index": index, "key": _key_text(p.key)}
     # Optimistic concurrency: the update applies only if nobody changed the row since expectedVersion.
     updated = await connection.execute(
         sa.update(table)
-        .where(key_column == p.key, version_column == p.expected_version)
+        .where(spec.key_where(p.key), version_column == p.expected_version)
         .values(**values, **{version_column.key: p.expected_version + 1})
     )
     if updated.rowcount != 1:
-        latest = (await connection.execute(sa.select(version_column).where(key_column == p.key))).scalar()
-        return {"type": "VersionConflict", "index": index, "key": str(p.key), "currentVersion": latest,
+        latest = (await connection.execute(sa.select(version_column).where(spec.key_where(p.key)))).scalar()
+        return {"type": "VersionConflict", "index": index, "key": _key_text(p.key), "currentVersion": latest,
                 "reason": "the record changed since expectedVersion"}
-    before = {k: v for k, v in current._mapping.items() if k in values}
+    before = {k: v for k, v in current.items() if k in values}
     _record_change(changes, spec, batch_id, len(changes), p.key, p, "update", p.expected_version + 1, before, values)
-    return {"type": "Applied", "index": index, "key": str(p.key), "version": p.expected_version + 1, "operation": "update"}
+    return {"type": "Applied", "index": index, "key": _key_text(p.key), "version": p.expected_version + 1, "operation": "update"}
 
 
-async def _apply_payment(connection, p: Prepared, index: int, writer: Writer, now, changes, batch_id) -> dict:
-    from hub.sources.city import tables as city
+# A kind without a version column reports every record at version 1.
+UNVERSIONED = 1
 
-    registration_table = city.tb_elder_allow if p.values["reg_kind"] == "E" else city.tb_disab_allow
-    registration = (
-        await connection.execute(sa.select(registration_table.c.dist_id).where(registration_table.c.reg_id == p.values["reg_id"]))
-    ).first()
-    if registration is None:
-        return {"type": "NotFound", "index": index, "key": f"{p.values['reg_kind']}{p.values['reg_id']}"}
-    district = str(1000 + registration.dist_id)
-    if writer.districts is not None and district not in writer.districts:
-        return {"type": "Forbidden", "index": index, "reason": "the registration lies outside this client's districts"}
-    pay = city.tb_allow_pay
-    existing = (
-        await connection.execute(
-            sa.select(pay.c.pay_id).where(pay.c.reg_kind == p.values["reg_kind"], pay.c.reg_id == p.values["reg_id"],
-                                          pay.c.pay_ym == p.values["pay_ym"])
-        )
-    ).first()
-    if existing is not None:
-        return {"type": "VersionConflict", "index": index, "key": str(existing.pay_id), "currentVersion": 1,
-                "reason": "a payment for that registration and month is already recorded"}
-    result = await connection.execute(sa.insert(pay).values(**p.values))
-    key = result.inserted_primary_key[0]
-    prepared = Prepared(key, p.values, None, district, None)
-    _record_change(changes, PAYMENTS, batch_id, len(changes), key, prepared, "create", 1, None, p.values)
-    return {"type": "Applied", "index": index, "key": str(key), "version": 1, "operation": "create"}
+
+async def _write_unversioned(connection, spec: WriteSpec, p: Prepared, current, index: int, now: dt.datetime,
+                             changes: list[dict], batch_id: str) -> dict:
+    table = spec.table
+    if current is None:
+        duplicate = spec.duplicate.where(p.values) if spec.duplicate is not None else None
+        if duplicate is not None:
+            earlier = (await connection.execute(sa.select(*spec.key_columns).where(duplicate).limit(1))).first()
+            if earlier is not None:
+                return {"type": "VersionConflict", "index": index, "key": _key_text(tuple(earlier) if len(earlier) > 1 else earlier[0]),
+                        "currentVersion": UNVERSIONED, "reason": spec.duplicate.reason}
+        values = {**p.values, **spec.stamp(now)}
+        result = await connection.execute(sa.insert(table).values(**values))
+        key = p.key if p.key is not None else result.inserted_primary_key[0]
+        _record_change(changes, spec, batch_id, len(changes), key, p, "create", UNVERSIONED, None, values)
+        return {"type": "Applied", "index": index, "key": _key_text(key), "version": UNVERSIONED, "operation": "create"}
+
+    if spec.amend is None:
+        return {"type": "VersionConflict", "index": index, "key": _key_text(p.key), "currentVersion": UNVERSIONED,
+                "reason": "the record exists, and records of this kind are only ever created"}
+    amended = spec.amend(current, p)
+    if isinstance(amended, str):
+        return {"type": "VersionConflict", "index": index, "key": _key_text(p.key), "currentVersion": UNVERSIONED,
+                "reason": amended}
+    if not amended:
+        # The source already holds what the item says: nothing to write, nothing to audit.
+        return {"type": "Applied", "index": index, "key": _key_text(p.key), "version": UNVERSIONED, "operation": "unchanged"}
+    values = {**amended, **spec.stamp(now)}
+    # Without a version column the row as read is its own version: the update applies only if no
+    # column changed since the amend rule judged it (a concurrent writer makes it a VersionConflict).
+    unchanged_since_read = [
+        column.is_(None) if current[column.key] is None else column == current[column.key]
+        for column in table.columns if column.computed is None and column.key in current
+    ]
+    updated = await connection.execute(sa.update(table).where(spec.key_where(p.key), *unchanged_since_read).values(**values))
+    if updated.rowcount != 1:
+        return {"type": "VersionConflict", "index": index, "key": _key_text(p.key), "currentVersion": UNVERSIONED,
+                "reason": "the record changed while this item was applied"}
+    before = {k: current[k] for k in values if k in current}
+    _record_change(changes, spec, batch_id, len(changes), p.key, p, "update", UNVERSIONED, before, values)
+    return {"type": "Applied", "index": index, "key": _key_text(p.key), "version": UNVERSIONED, "operation": "update"}
 
 
 def _record_change(changes: list[dict], spec: WriteSpec, batch_id: str, position: int, key, p: Prepared,
@@ -233,7 +278,7 @@ def _record_change(changes: list[dict], spec: WriteSpec, batch_id: str, position
         "batch_id": batch_id,
         "position": position,
         "entity": spec.entity,
-        "source_key": f"{spec.table.name}:{key}",
+        "source_key": f"{spec.table.name}:{_key_text(key)}",
         "citizen_id": p.citizen_id,
         "operation": operation,
         "version": version,
