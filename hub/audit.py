@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.store.tables import audit_head, audit_log, audit_subject
 
 log = logging.getLogger("hub.audit")
@@ -92,7 +94,7 @@ def _values(entry: AuditEntry) -> dict:
 
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
     """Append entries to the chain in one transaction; returns their ids."""
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         return await append_in(connection, entries)
 
 

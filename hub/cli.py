@@ -203,6 +203,12 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.reconcile import run_cli
+
+    return run_cli(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="The MSDHS-BMA social-welfare data hub.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit_actions = audit.add_subparsers(dest="action", required=True)
     audit_actions.add_parser("verify", help="check the hash chain; exits 1 naming the first bad entry")
     audit.set_defaults(handler=_audit)
+
+    reconcile = commands.add_parser("reconcile", help="check the sources against each other; record data issues")
+    reconcile.add_argument("--incremental", action="store_true", help="only what changed since the last run")
+    reconcile.add_argument("--quiet", action="store_true", help="no progress bar")
+    reconcile.set_defaults(handler=_reconcile)
 
     keys = commands.add_parser("keys", help="manage token signing keys")
     key_actions = keys.add_subparsers(dest="action", required=True)

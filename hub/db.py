@@ -57,12 +57,20 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         @sa.event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection):  # pragma: no cover - driver hook
-            connection.exec_driver_sql("BEGIN")
+            # Writers take the write lock up front: two writers then queue (busy timeout) instead of
+            # one failing when it upgrades a stale read snapshot. Readers stay deferred and concurrent.
+            immediate = connection.get_execution_options().get("hub_writes")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_async_engine(
         parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **kwargs
     )
+
+
+def writing(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for a transaction that will write (on SQLite it then begins IMMEDIATE)."""
+    return engine.execution_options(hub_writes=True)
 
 
 def safe_url(url: str) -> str:

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.store.tables import person_read, rate_window
 
 
@@ -34,7 +36,7 @@ async def count_request(store: AsyncEngine, client_id: str, *, per_minute: int, 
         )
     else:
         statement = statement.on_duplicate_key_update(count=rate_window.c["count"] + 1)
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         await connection.execute(statement)
         count = (
             await connection.execute(
@@ -63,7 +65,7 @@ async def count_persons(store: AsyncEngine, client_id: str, citizen_ids: set[str
         statement = statement.on_conflict_do_nothing()
     else:
         statement = statement.prefix_with("IGNORE")
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         await connection.execute(statement, rows)
         distinct = (
             await connection.execute(

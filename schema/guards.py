@@ -69,6 +69,7 @@ _MASKS = {
     "citizen_id_list": lambda v: [mask_citizen_id(c) for c in v],
     # A source key may be a citizen ID (the ministry's person table is keyed by it).
     "source_key": lambda v: _THIRTEEN_DIGITS.sub(lambda m: mask_citizen_id(m.group(0)), v),
+    "source_key_list": lambda v: [_THIRTEEN_DIGITS.sub(lambda m: mask_citizen_id(m.group(0)), x) for x in v],
 }
 
 

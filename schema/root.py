@@ -9,11 +9,13 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import audit as audit_resolvers
+from resolvers import data_issues as issue_resolvers
 from resolvers import changes as change_resolvers
 from resolvers import cases as case_resolvers
 from resolvers import figures, geography, persons, sources
 from resolvers import sync as sync_resolvers
 from schema.audit import AuditConnection, AuditEntry, AuditFilter
+from schema.data_issues import DataIssueConnection, DataIssueFilter
 from schema.figures import Committee
 from schema.geography import District, Province
 from schema.guards import AuditRead, CityWrite, MinistryRead, MinistryWrite, PurposeStated
@@ -108,6 +110,20 @@ class Query:
         after: AFTER = None,
     ) -> CaseConnection:
         return await case_resolvers.cases(info, filter, first, after)
+
+    @strawberry.field(
+        description="Discrepancies between the sources found by `hub reconcile`, with counts per kind and district. "
+        "Needs ministry:read and city:read.",
+        permission_classes=[PurposeStated],
+    )
+    async def data_issues(
+        self,
+        info: strawberry.Info,
+        filter: Annotated[DataIssueFilter | None, strawberry.argument(description="Conditions every listed issue meets.")] = None,
+        first: FIRST = None,
+        after: AFTER = None,
+    ) -> DataIssueConnection:
+        return await issue_resolvers.data_issues(info, filter, first, after)
 
     @strawberry.field(
         description="Applied changes of the sources the token may read, oldest first; keep endCursor and poll from it.",

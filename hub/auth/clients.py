@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.auth.scopes import Scope, check_grantable, format_scopes, parse_scopes
 from hub.auth.secrets import hash_secret, new_client_id, new_secret, verify_secret
 from hub import geography
@@ -79,7 +81,7 @@ async def create_client(
         created_at=dt.datetime.now(dt.UTC),
         revoked_at=None,
     )
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         await connection.execute(sa.insert(oauth_client).values(**values))
     return _row_to_client(SimpleNamespace(**values)), secret
 
@@ -97,7 +99,7 @@ async def list_clients(store: AsyncEngine) -> list[Client]:
 
 
 async def revoke_client(store: AsyncEngine, client_id: str) -> bool:
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         result = await connection.execute(
             sa.update(oauth_client)
             .where(oauth_client.c.client_id == client_id, oauth_client.c.revoked_at.is_(None))

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.store.tables import signing_key
 
 ALGORITHM = "ES256"
@@ -34,7 +36,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 async def create_key(store: AsyncEngine) -> str:
     kid = _now().strftime("%Y%m%d") + "-" + secrets.token_hex(6)
     key = ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"}, private=True)
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         await connection.execute(
             sa.insert(signing_key).values(
                 kid=kid,
@@ -50,7 +52,7 @@ async def create_key(store: AsyncEngine) -> str:
 async def rotate(store: AsyncEngine) -> str:
     """A new key signs from now on; the old ones stay in the JWKS for one token lifetime plus leeway."""
     now = _now()
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         await connection.execute(
             sa.update(signing_key)
             .where(signing_key.c.retired_at.is_(None))

@@ -7,12 +7,14 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.store.tables import revoked_token
 
 
 async def revoke(store: AsyncEngine, jti: str, expires_at: int) -> None:
     now = dt.datetime.now(dt.UTC)
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         exists = (
             await connection.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti == jti))
         ).first()

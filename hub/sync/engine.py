@@ -20,6 +20,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.sync import idempotency
 from hub.sync.relay import _tables, relay_batch
 from hub.sync.specs import ItemInvalid, Prepared, WriteSpec
@@ -113,7 +115,7 @@ async def apply_batch(
     hub_batch, hub_outbox = _tables(spec.source)
     changes: list[dict] = []
     try:
-        async with source.begin() as connection:
+        async with writing(source).begin() as connection:
             for index, p in prepared.items():
                 # A savepoint per item: a constraint one item breaks does not abort the others.
                 savepoint = await connection.begin_nested()
@@ -145,7 +147,7 @@ async def apply_batch(
             for r in results
         ]
         result = {"items": results, "replayed": False}
-        async with source.begin() as connection:
+        async with writing(source).begin() as connection:
             await connection.execute(sa.insert(hub_batch).values(
                 batch_id=claim.batch_id, idempotency_key=idempotency_key, client_id=writer.client_id,
                 subject=writer.subject, scopes=writer.scopes, purpose=writer.purpose, mutation=spec.mutation,

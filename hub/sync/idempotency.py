@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.store.tables import idempotency_record
 
 KEEP_RESULTS = dt.timedelta(hours=48)
@@ -42,7 +44,7 @@ async def claim(store: AsyncEngine, *, client_id: str, mutation: str, key: str, 
                 batch_id: str, now: dt.datetime) -> Claim:
     rkey = record_key(client_id, mutation, key)
     for _ in range(3):
-        async with store.begin() as connection:
+        async with writing(store).begin() as connection:
             row = (
                 await connection.execute(
                     sa.select(idempotency_record).where(idempotency_record.c.record_key == rkey).with_for_update()

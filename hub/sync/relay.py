@@ -15,6 +15,8 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import writing
+
 from hub.audit import AuditEntry, append_in, lock_chain
 from hub.store.tables import change_log
 from hub.sync.idempotency import complete_statement
@@ -46,7 +48,7 @@ async def relay_batch(source: str, source_engine: AsyncEngine, store: AsyncEngin
         ).all()
     result = json.loads(batch.result_json)
     now = dt.datetime.now(dt.UTC)
-    async with store.begin() as connection:
+    async with writing(store).begin() as connection:
         # The audit chain's head lock also serialises two processes relaying the same batch.
         await lock_chain(connection)
         known = set()
@@ -89,7 +91,7 @@ async def relay_batch(source: str, source_engine: AsyncEngine, store: AsyncEngin
             complete_statement(client_id=batch.client_id, mutation=batch.mutation, key=batch.idempotency_key,
                                result=result, now=now)
         )
-    async with source_engine.begin() as connection:
+    async with writing(source_engine).begin() as connection:
         await connection.execute(sa.update(hub_batch).where(hub_batch.c.batch_id == batch_id).values(relayed_at=now))
     return result
 
