@@ -12,6 +12,7 @@ import uuid
 import logging
 from collections.abc import AsyncIterator
 
+import graphql
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -34,6 +35,7 @@ from hub.metrics import Metrics
 from hub.ratelimit import RateLimited, count_persons, count_request
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
+from schema.limits import MAX_TOKENS
 from schema.root import build_schema
 
 log = logging.getLogger("hub.app")
@@ -72,6 +74,9 @@ def _refuse_transport(request: Request, production: bool) -> Response | None:
     """What is refused before anything else: GET in production, non-JSON posts, oversized bodies."""
     if request.method == "GET" and production:
         return _error(405, "BAD_USER_INPUT", "use POST with application/json", headers={"Allow": "POST"})
+    if request.method == "GET" and _is_mutation(request.query_params.get("query")):
+        # GraphQL over HTTP: a mutation is never run from a GET.
+        return _error(405, "BAD_USER_INPUT", "mutations need POST", headers={"Allow": "POST"})
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
@@ -80,6 +85,19 @@ def _refuse_transport(request: Request, production: bool) -> Response | None:
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")
     return None
+
+
+def _is_mutation(query: str | None) -> bool:
+    if not query:
+        return False
+    try:
+        document = graphql.parse(query, max_tokens=MAX_TOKENS)
+    except graphql.GraphQLError:
+        return False  # the GraphQL layer reports the syntax error
+    return any(
+        isinstance(d, graphql.OperationDefinitionNode) and d.operation == graphql.OperationType.MUTATION
+        for d in document.definitions
+    )
 
 
 def _limited(receive, limit: int):

@@ -107,3 +107,8 @@ def test_production_turns_off_introspection_suggestions_ide_and_get(migrated_dat
     with TestClient(create_app(settings_for(migrated_databases.urls))) as client:
         body = client.post("/graphql", json={"query": "{ district(code: \"1001\") { nameE } }"}, headers=auth).json()
         assert "Did you mean" in body["errors"][0]["message"]  # the demo keeps them
+
+
+def test_mutations_over_get_are_refused(client, headers):
+    response = client.get("/graphql", params={"query": "mutation { syncPersons(items: [], idempotencyKey: \"k\") { applied } }"}, headers=headers)
+    assert response.status_code == 405

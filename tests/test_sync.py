@@ -295,3 +295,32 @@ async def _expire_leases(url):
             await connection.execute(sa.update(idempotency_record).values(lease_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     finally:
         await engine.dispose()
+
+
+def test_a_key_still_in_flight_is_refused_as_a_conflict(client, dbs):
+    import datetime as dt
+
+    from hub.sync import idempotency
+    from hub.sync.engine import payload_hash
+
+    token = integrator(dbs)
+    items = [person(A)]
+
+    async def claim_first():
+        engine = create_engine(dbs.urls["store"])
+        try:
+            # Another process has claimed this key and is still applying it.
+            await idempotency.claim(engine, client_id="test-client", mutation="syncPersons", key="busy",
+                                    payload_hash=payload_hash("syncPersons", "PARTIAL", [{
+                                        "citizen_id": A, "nationality": "TH", "title": "นาย", "first_name": "สมชาย",
+                                        "last_name": "ใจดี", "sex": "MALE", "birth_date": "1950-05-17",
+                                        "subdistrict_code": "100101", "death_date": None, "household_id": None,
+                                        "expected_version": None}]),
+                                    batch_id="b" * 32, now=dt.datetime.now(dt.UTC))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(claim_first())
+    body = run(client, token, PERSONS, {"items": items, "key": "busy"})
+    assert body["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_IN_FLIGHT"
+    assert rows(dbs.urls["ministry"], sa.select(ministry.person)) == []
