@@ -1,7 +1,8 @@
 """Limits every operation must pass before any resolver runs (so before any database work).
 
-Depth, aliases and tokens use strawberry's validators; fields, root fields, directives and a
-static cost estimate are counted here over the document with fragments expanded.
+Tokens are limited while parsing (strawberry's MaxTokensLimiter); depth, aliases, fields, root
+fields, directives and a static cost estimate are counted here, in one validation rule over the
+document with fragments expanded. One static rule keeps validation results cacheable.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 
-# strawberry counts the root field as depth 0: 6 allows seven levels of fields, refuses eight.
-MAX_DEPTH = 6
+# Levels of fields, the root field being level 1: seven pass, eight are refused.
+MAX_DEPTH = 7
 MAX_ALIASES = 100
 MAX_TOKENS = 2_000
 MAX_FIELDS = 300
@@ -52,10 +53,16 @@ class OperationBudget(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args) -> None:
         fragments = {f.name.value: f for f in self.context.document.definitions if hasattr(f, "type_condition") and hasattr(f, "name")}
         self.fields = 0
+        self.aliases = 0
+        self.depth = 0
         self.directives = len(node.directives or ())
         self.cost = 0
         root_fields = self._walk(node.selection_set, fragments, 1, frozenset(), count_roots=True)
         problems = []
+        if self.depth > MAX_DEPTH:
+            problems.append(f"{self.depth} levels of fields (at most {MAX_DEPTH})")
+        if self.aliases > MAX_ALIASES:
+            problems.append(f"{self.aliases} aliases (at most {MAX_ALIASES})")
         if root_fields > MAX_ROOT_FIELDS:
             problems.append(f"{root_fields} root fields (at most {MAX_ROOT_FIELDS})")
         if self.fields > MAX_FIELDS:
@@ -67,7 +74,8 @@ class OperationBudget(ValidationRule):
         for problem in problems:
             self.report_error(GraphQLError(f"the operation is too complex: {problem}", node, extensions=TOO_COMPLEX))
 
-    def _walk(self, selection_set: SelectionSetNode | None, fragments, multiplier: int, seen: frozenset, count_roots=False) -> int:
+    def _walk(self, selection_set: SelectionSetNode | None, fragments, multiplier: int, seen: frozenset,
+              count_roots=False, level: int = 1) -> int:
         if selection_set is None:
             return 0
         roots = 0
@@ -76,6 +84,8 @@ class OperationBudget(ValidationRule):
             if isinstance(selection, FieldNode):
                 roots += 1
                 self.fields += 1
+                self.aliases += selection.alias is not None
+                self.depth = max(self.depth, level)
                 self.cost += multiplier
                 child = multiplier
                 first = _first_argument(selection, self.context.variable_values if hasattr(self.context, "variable_values") else {})
@@ -85,22 +95,24 @@ class OperationBudget(ValidationRule):
                     child = multiplier
                 elif selection.selection_set is not None and selection.name.value.endswith("s"):
                     child = multiplier * DEFAULT_LIST_FACTOR
-                self._walk(selection.selection_set, fragments, min(child, MAX_COST + 1), seen)
+                self._walk(selection.selection_set, fragments, min(child, MAX_COST + 1), seen, level=level + 1)
             elif isinstance(selection, InlineFragmentNode):
-                roots += self._walk(selection.selection_set, fragments, multiplier, seen, count_roots)
+                roots += self._walk(selection.selection_set, fragments, multiplier, seen, count_roots, level)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name in seen or name not in fragments:
                     continue  # cycles and unknown fragments are reported by graphql's own rules
-                roots += self._walk(fragments[name].selection_set, fragments, multiplier, seen | {name}, count_roots)
+                roots += self._walk(fragments[name].selection_set, fragments, multiplier, seen | {name}, count_roots, level)
         return roots
 
 
 def limit_extensions() -> list:
-    # Factories: strawberry builds fresh extension instances for each request.
+    # Factories: strawberry builds fresh extension instances for each request. The parse and
+    # validation caches make a repeated document cost a dictionary lookup (the rules are static,
+    # so a cached validation result is the same answer).
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([OperationBudget]),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
     ]
