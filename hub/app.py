@@ -35,7 +35,7 @@ from hub.metrics import Metrics
 from hub.ratelimit import RateLimited, count_persons, count_request
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
-from schema.limits import MAX_TOKENS
+from schema.limits import MAX_TOKENS, precheck
 from schema.root import build_schema
 
 log = logging.getLogger("hub.app")
@@ -98,6 +98,20 @@ def _is_mutation(query: str | None) -> bool:
         isinstance(d, graphql.OperationDefinitionNode) and d.operation == graphql.OperationType.MUTATION
         for d in document.definitions
     )
+
+
+def _replay(body: bytes):
+    """A receive channel that hands over a body already read."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 def _limited(receive, limit: int):
@@ -172,6 +186,20 @@ class HubGraphQL(GraphQL):
             return
         receive = _limited(receive, MAX_BODY_BYTES)
         request = Request(scope, receive)
+        if request.method == "POST":
+            # Read the body once (bounded), refuse batches and over-budget documents before any
+            # database is asked anything, then hand the same bytes on to the GraphQL layer.
+            try:
+                body = await request.body()
+            except BodyTooLarge:
+                await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
+                return
+            refusal = self._precheck(body)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            receive = _replay(body)
+            request = Request(scope, receive)
         wants_ide = (
             request.method == "GET"
             and self.graphql_ide is not None
@@ -209,6 +237,25 @@ class HubGraphQL(GraphQL):
                 )
                 if context.sources is not None:
                     await context.sources.close()
+
+    def _precheck(self, body: bytes) -> Response | None:
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # the GraphQL layer answers malformed JSON
+        if isinstance(payload, list):
+            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request")
+        query = payload.get("query") if isinstance(payload, dict) else None
+        if not isinstance(query, str):
+            return None
+        errors = precheck(self.schema._schema, query)
+        if not errors:
+            return None
+        return JSONResponse(
+            {"errors": [{"message": e.message, "extensions": {"code": (e.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")}}
+                        for e in errors]},
+            status_code=200,
+        )
 
     def encode_json(self, data) -> bytes:
         return orjson.dumps(data)

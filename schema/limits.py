@@ -7,8 +7,13 @@ document with fragments expanded. One static rule keeps validation results cache
 
 from __future__ import annotations
 
+import functools
+
 from graphql import (
     FieldNode,
+    GraphQLSchema,
+    KnownDirectivesRule,
+    NoFragmentCyclesRule,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -17,6 +22,8 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
     VariableNode,
+    parse,
+    validate,
 )
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 
@@ -116,3 +123,19 @@ def limit_extensions() -> list:
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
     ]
+
+
+PRECHECK_RULES = (OperationBudget, NoFragmentCyclesRule, KnownDirectivesRule)
+
+
+@functools.lru_cache(maxsize=1024)
+def precheck(schema: GraphQLSchema, query: str) -> tuple[GraphQLError, ...]:
+    """The limits, checked before anything else (authentication included), so an abusive document
+    costs no database work at all. Parse errors are left to the GraphQL layer to report."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        if "tokens" in error.message:
+            return (GraphQLError(error.message, extensions=TOO_COMPLEX),)
+        return ()
+    return tuple(validate(schema, document, rules=PRECHECK_RULES))
