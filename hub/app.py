@@ -58,6 +58,8 @@ def _unauthenticated(reason: str, *, token_present: bool) -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
 # Big enough for a batch of 1,000 sync items, small enough that no one can flood the parser.
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -278,6 +280,11 @@ class HubGraphQL(GraphQL):
             breakers=request.app.state.breakers,
         )
         request.state.context = context
+        # GraphQL over HTTP: a client that accepts application/graphql-response+json gets that
+        # media type, and request errors (nothing executed) as 400.
+        accept = request.headers.get("accept", "")
+        response.graphql_response_json = GRAPHQL_RESPONSE in accept
+        request.state.sub_response = response
         return context
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
@@ -289,8 +296,20 @@ class HubGraphQL(GraphQL):
             context=context, root_value=root_value, sub_response=sub_response,
         )
 
+    def create_response(self, response_data, sub_response):
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response_json", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+        return response
+
     async def process_result(self, request, result):
         response = await super().process_result(request, result)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # A request error: nothing was executed, so the response has no data entry at all.
+            response.pop("data", None)
+            sub_response = getattr(request.state, "sub_response", None)
+            if sub_response is not None and getattr(sub_response, "graphql_response_json", False):
+                sub_response.status_code = 400
         for error in result.errors or ():
             request.app.state.metrics.errors.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()
         context: Context | None = getattr(request.state, "context", None)

@@ -113,3 +113,16 @@ def test_production_turns_off_introspection_suggestions_ide_and_get(migrated_dat
 def test_mutations_over_get_are_refused(client, headers):
     response = client.get("/graphql", params={"query": "mutation { syncPersons(items: [], idempotencyKey: \"k\") { applied } }"}, headers=headers)
     assert response.status_code == 405
+
+
+def test_graphql_over_http_media_types_and_status_codes(client, headers):
+    gql = {**headers, "Accept": "application/graphql-response+json"}
+    ok = client.post("/graphql", json={"query": '{ district(code: "1001") { code } }'}, headers=gql)
+    assert ok.status_code == 200 and ok.headers["content-type"] == "application/graphql-response+json"
+    invalid = client.post("/graphql", json={"query": "{ nope }"}, headers=gql)
+    assert invalid.status_code == 400 and "data" not in invalid.json()
+    syntax = client.post("/graphql", json={"query": "{ district("}, headers=gql)
+    assert syntax.status_code == 400 and "data" not in syntax.json()
+    legacy = client.post("/graphql", json={"query": "{ nope }"}, headers=headers)
+    assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
+    assert "data" not in legacy.json() and legacy.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
