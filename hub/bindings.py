@@ -103,11 +103,17 @@ class Relation:
     order_by: tuple[sa.ColumnElement, ...] = ()
 
 
+def code_prefix(column: sa.ColumnElement, code: str) -> sa.ColumnElement:
+    """Rows whose code column starts with a numeric code, as a range: unlike LIKE 'code%', a range
+    uses a btree index under any collation (PostgreSQL's non-C locales do not index LIKE prefixes)."""
+    return sa.and_(column >= code, column < str(int(code) + 1).zfill(len(code)))
+
+
 def prefix_filter(column: sa.ColumnElement, width: int = 4):
     """Rows whose code column starts with one of the district codes (uses the column's index)."""
 
     def district_filter(districts: frozenset[str]) -> sa.ColumnElement:
-        return sa.or_(*(column.like(f"{code}%") for code in sorted(districts))) if districts else sa.false()
+        return sa.or_(*(code_prefix(column, code) for code in sorted(districts))) if districts else sa.false()
 
     return district_filter
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from hub.bindings import code_prefix
 from hub.federation import RequestSources, SourceUnavailable
 from hub.sources.city import tables as c
 from hub.sources.ministry import tables as m
@@ -75,7 +76,7 @@ def _district_of(column: sa.ColumnElement) -> sa.ColumnElement:
 
 
 def _in_districts(column: sa.ColumnElement, codes: list[str]) -> sa.ColumnElement:
-    return sa.or_(*(column.like(f"{code}%") for code in codes))
+    return sa.or_(*(code_prefix(column, code) for code in codes))
 
 
 async def _ministry(sources: RequestSources, codes: list[str], today: dt.date) -> dict[str, MinistryFigures]:

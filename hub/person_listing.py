@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from hub.bindings import code_prefix
 from hub.federation import IN_CHUNK, RequestSources, SourceUnavailable
 from hub.records import BenefitRecord, PersonRecord
 from hub.sources.city import bindings as city_bindings
@@ -26,6 +27,7 @@ from hub.sources.ministry import tables as ministry
 from hub.thai import age_on, is_valid_citizen_id, years_before
 
 MAX_ROUNDS = 8
+MAX_BATCH = 20_000
 CITY_KINDS = {
     "ELDERLY_ALLOWANCE": city.tb_elder_allow,
     "DISABILITY_ALLOWANCE": city.tb_disab_allow,
@@ -119,7 +121,7 @@ class PersonLister:
         if after is not None:
             statement = statement.where(p.citizen_id > after)
         if person_filter.district_code:
-            statement = statement.where(p.subdistrict_code.like(f"{person_filter.district_code}%"))
+            statement = statement.where(code_prefix(p.subdistrict_code, person_filter.district_code))
         earliest, latest = person_filter.birth_bounds()
         if earliest is not None:
             statement = statement.where(p.birth_date >= earliest)
@@ -157,13 +159,23 @@ class PersonLister:
         """Of these IDs, the ones holding the filter's city benefit (one statement)."""
         table = CITY_KINDS[person_filter.benefit_kind]
         pid = _pid_column(table)
-        rows = await self._rows("city", sa.select(pid).where(pid.in_(ids)).distinct())
-        return None if rows is None else {r[0] for r in rows}
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = await self._rows("city", sa.select(pid).where(pid.in_(chunk)).distinct())
+            if rows is None:
+                return None
+            found.update(r[0] for r in rows)
+        return found
 
     async def _in_ministry(self, ids: list[str]) -> set[str] | None:
         p = ministry.person.c
-        rows = await self._rows("ministry", sa.select(p.citizen_id).where(p.citizen_id.in_(ids)))
-        return None if rows is None else {r[0] for r in rows}
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = await self._rows("ministry", sa.select(p.citizen_id).where(p.citizen_id.in_(chunk)))
+            if rows is None:
+                return None
+            found.update(r[0] for r in rows)
+        return found
 
     async def _city_records(self, ids: list[str]) -> dict[str, list[BenefitRecord]]:
         grouped: dict[str, list[BenefitRecord]] = {i: [] for i in ids}
@@ -171,10 +183,11 @@ class PersonLister:
             return grouped
         for binding in (city_bindings.ELDERLY_ALLOWANCE, city_bindings.DISABILITY_ALLOWANCE):
             pid = binding.table.c.pid_digits
-            statement = binding.restrict(binding.select(pid.label("_by")).where(pid.in_(ids)), self.districts)
-            rows = await self._rows("city", statement.order_by(binding.key))
-            for row in rows or []:
-                grouped[row._mapping["_by"]].append(binding.to_record(row))
+            for chunk in _chunks(ids):
+                statement = binding.restrict(binding.select(pid.label("_by")).where(pid.in_(chunk)), self.districts)
+                rows = await self._rows("city", statement.order_by(binding.key))
+                for row in rows or []:
+                    grouped[row._mapping["_by"]].append(binding.to_record(row))
         return grouped
 
     async def page(self, person_filter: PersonFilter, *, first: int, after: str | None) -> PersonPage:
@@ -182,7 +195,11 @@ class PersonLister:
         found: list[ListedPerson] = []
         cursor = after
         exhausted = False
-        for _ in range(MAX_ROUNDS):
+        for round_number in range(MAX_ROUNDS):
+            if round_number:
+                # A selective filter (a benefit few hold, a narrow age band) found too little: read
+                # further each round, so a page needs few rounds whatever the filter.
+                batch = min(batch * 2, MAX_BATCH)
             ministry_rows: list[sa.Row] = []
             city_ids: list[str] = []
             horizon: str | None = None  # highest ID both streams have fully covered (None: all)

@@ -9,7 +9,7 @@ import strawberry
 from graphql import GraphQLError
 
 from hub import geography
-from hub.bindings import Relation
+from hub.bindings import Relation, code_prefix
 from hub.context import Context
 from hub.federation import SourceUnavailable, load_where
 from hub.sources.ministry import bindings as ministry
@@ -46,7 +46,7 @@ def _conditions(case_filter) -> list[sa.ColumnElement]:
     if case_filter.district_code is not None:
         if geography.district(case_filter.district_code) is None:
             raise GraphQLError("districtCode is not a DOPA district code", extensions={"code": "BAD_USER_INPUT"})
-        conditions.append(c.subdistrict_code.like(f"{case_filter.district_code}%"))
+        conditions.append(code_prefix(c.subdistrict_code, case_filter.district_code))
     if case_filter.category is not None:
         category = case_filter.category.upper()
         if category not in CATEGORIES:
