@@ -1,4 +1,4 @@
-"""Data quality across the sources: where the ministry's and the city's data disagree (issue 7, committee 4).
+"""Data quality across the sources: where the ministry's and the city's data disagree (committee 4).
 
 `reconcile()` runs the checks set-based, a slice of citizen IDs at a time, and keeps the
 findings in the hub store with first-seen, last-seen and resolved times; `list_issues()` and
