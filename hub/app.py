@@ -244,12 +244,12 @@ class HubGraphQL(GraphQL):
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return None  # the GraphQL layer answers malformed JSON
+            return _error(400, "BAD_USER_INPUT", "the request body is not valid JSON")
         if isinstance(payload, list):
             return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request")
-        query = payload.get("query") if isinstance(payload, dict) else None
-        if not isinstance(query, str):
-            return None
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string')
+        query = payload["query"]
         errors = precheck(self.schema._schema, query)
         if not errors:
             return None

@@ -126,3 +126,10 @@ def test_graphql_over_http_media_types_and_status_codes(client, headers):
     legacy = client.post("/graphql", json={"query": "{ nope }"}, headers=headers)
     assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
     assert "data" not in legacy.json() and legacy.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'"just a string"', b'{"variables": {}}', b'{"query": 42}'])
+def test_malformed_bodies_get_a_json_error(client, headers, body):
+    response = client.post("/graphql", content=body, headers={**headers, "content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
