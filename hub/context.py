@@ -29,6 +29,7 @@ class Context:
     partial_errors: list = field(default_factory=list)
     # Sources found unavailable during this request (each reported once per field path).
     request_outages: list = field(default_factory=list)
+    reported_outages: set = field(default_factory=set)
     # For the audit trail: whether personal data was asked for, and whose records were read.
     request_id: str = ""
     reads_personal_data: bool = False

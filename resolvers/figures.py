@@ -65,10 +65,10 @@ async def figures_of(root, info: strawberry.Info[Context]) -> DistrictFigures:
 
 
 def _already_reported(info, outage) -> bool:
-    key = ("reported", outage.source, tuple(info.path.as_list()))
-    if key in info.context.loaders:
+    key = (outage.source, tuple(info.path.as_list()))
+    if key in info.context.reported_outages:
         return True
-    info.context.loaders[key] = True
+    info.context.reported_outages.add(key)
     return False
 
 

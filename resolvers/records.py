@@ -50,7 +50,7 @@ household_mpi = related(ministry.HOUSEHOLD_MPI)
 household_cases = related(ministry.HOUSEHOLD_CASES)
 
 
-def _district_loader(context, binding, kind: str):
+def _district_loader(context, binding):
     """Records of `binding` for many districts at once: one statement per binding per request."""
     key = ("district-list", binding.name)
     loader = context.loaders.get(key)
@@ -77,7 +77,7 @@ def _district_loader(context, binding, kind: str):
 def district_list(binding):
     async def resolve(root, info: strawberry.Info):
         try:
-            return await _district_loader(info.context, binding, binding.name).load(root.code)
+            return await _district_loader(info.context, binding).load(root.code)
         except SourceUnavailable as exc:
             raise source_error(exc) from None
 
