@@ -32,9 +32,10 @@ from hub.databases import Databases
 from hub.federation import RequestSources
 from hub.logs import client_id_var, install_context, request_id_var
 from hub.metrics import Metrics
-from hub.ratelimit import RateLimited, count_persons, count_request
+from hub.ratelimit import RateLimited, RequestLedger
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
+from resolvers import compiled
 from schema.limits import MAX_TOKENS, precheck
 from schema.root import build_schema
 
@@ -175,6 +176,7 @@ class HubGraphQL(GraphQL):
             subscription_protocols=(),
         )
         self.settings = settings
+        self.plans = compiled.PlanCache(schema._schema)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -219,8 +221,7 @@ class HubGraphQL(GraphQL):
             request.state.subject = subject
             client_id_var.set(subject.client_id)
             try:
-                await count_request(request.app.state.databases["store"], subject.client_id,
-                                    per_minute=self.settings.requests_per_minute)
+                await request.app.state.ledger.count_request(subject.client_id, per_minute=self.settings.requests_per_minute)
             except RateLimited as limited:
                 request.app.state.metrics.rate_limited.labels(limited.limit).inc()
                 await _error(429, "RATE_LIMITED", "too many requests from this client; slow down",
@@ -291,10 +292,29 @@ class HubGraphQL(GraphQL):
         if not isinstance(request_data, list):
             context.query = request_data.query
             context.operation_name = request_data.operation_name or _operation_name(request_data.query)
+            if self.settings.compiled_execution and isinstance(request_data.query, str):
+                result = await self._execute_compiled(context, request_data)
+                if result is not None:
+                    request.app.state.metrics.executions.labels("compiled").inc()
+                    return result
+        request.app.state.metrics.executions.labels("reference").inc()
         return await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data,
             context=context, root_value=root_value, sub_response=sub_response,
         )
+
+    async def _execute_compiled(self, context: Context, request_data):
+        """The compiled path's answer, or None when the reference resolvers must run the operation."""
+        plan = self.plans.get(request_data.query, request_data.operation_name, context.subject.scopes)
+        if plan is None:
+            return None
+        try:
+            return await compiled.execute_plan(plan, self.schema._schema, context, request_data.variables)
+        except compiled.Fallback:
+            # Start the reference run from a clean slate (what it reads is noted again).
+            context.reads_personal_data = False
+            context.accessed_citizen_ids = set()
+            return None
 
     def create_response(self, response_data, sub_response):
         response = super().create_response(response_data, sub_response)
@@ -317,8 +337,8 @@ class HubGraphQL(GraphQL):
             return response
         limited = None
         try:
-            await count_persons(request.app.state.databases["store"], context.subject.client_id,
-                                context.accessed_citizen_ids, per_hour=self.settings.persons_per_hour)
+            await request.app.state.ledger.count_persons(context.subject.client_id, context.accessed_citizen_ids,
+                                                         per_hour=self.settings.persons_per_hour)
         except RateLimited as exc:
             # The bulk-extraction guard: the request that crosses the limit is not answered.
             limited = exc
@@ -454,6 +474,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.cursor_key = await shared_secret(app.state.databases["store"], "cursor")
         app.state.audit = AuditWriter(app.state.databases["store"])
         app.state.audit.start()
+        app.state.ledger = RequestLedger(app.state.databases["store"])
+        app.state.ledger.start()
+        app.state.authenticator.revocation_lookup = app.state.ledger.is_revoked
         # Batches a dead process committed in a source but never recorded in the store are finished now.
         await relay_all(app.state.databases)
         relay_task = asyncio.create_task(_relay_forever(app.state.databases), name="sync-relay")
@@ -461,6 +484,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             relay_task.cancel()
+            await app.state.ledger.stop()
             await app.state.audit.stop()
             await app.state.databases.dispose()
 

@@ -8,6 +8,7 @@ which columns hold citizen IDs and districts. Adding a field means adding one li
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,26 +69,35 @@ class Binding:
             return statement
         return statement.where(self.district_filter(districts))
 
+    @functools.cached_property
+    def _layout(self) -> tuple[list[tuple[str, int, Callable | None]], int, int | None]:
+        """Where each field, the key and the change time sit in a row of select()."""
+        position = {col.key: i for i, col in enumerate(self.columns())}
+        fields = [(name, position[col.column.key], col.normalise) for name, col in self.fields.items()]
+        updated = position[self.updated_at.key] if self.updated_at is not None else None
+        return fields, position[self.key.key], updated
+
     def to_record(self, row: sa.Row) -> Record:
-        mapping = row._mapping
+        """A row of select() (extra columns after the binding's own are ignored) as a unified record."""
+        fields, key_index, updated_index = self._layout
         values: dict[str, Any] = dict(self.constants)
         issues: list[RecordIssue] = []
-        for name, col in self.fields.items():
-            raw = mapping[col.column.key]
-            if col.normalise is None:
+        for name, index, normalise in fields:
+            raw = row[index]
+            if normalise is None:
                 values[name] = raw
                 continue
             try:
-                values[name] = col.normalise(raw)
+                values[name] = normalise(raw)
             except NormalisationError as exc:
                 values[name] = None
                 issues.append(RecordIssue(name, exc.problem))
         for name, compute in self.derived.items():
             values[name] = compute(values)
-        updated = mapping[self.updated_at.key] if self.updated_at is not None else None
+        updated = row[updated_index] if updated_index is not None else None
         if self.updated_at_normalise is not None:
             updated = self.updated_at_normalise(updated)
-        provenance = Provenance(self.source, f"{self.table.name}:{mapping[self.key.key]}", updated)
+        provenance = Provenance(self.source, f"{self.table.name}:{row[key_index]}", updated)
         return self.record(provenance=provenance, issues=issues, **values)
 
 

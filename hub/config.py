@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # A source failing this many times in a row is skipped for breaker_reset seconds, then probed.
     breaker_failures: int = Field(default=3, ge=1)
     breaker_reset: float = Field(default=10.0, gt=0)
+    # Queries over persons run on the compiled path (one batched statement per level per source);
+    # off, every operation runs on the reference resolvers (the two are compared in the tests).
+    compiled_execution: bool = True
     # Crash-recovery tests stop the process at a named step of a sync batch; ignored in production.
     fault_crash_at: str | None = None
 

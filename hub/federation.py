@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ class SourceSession:
         self._failed: SourceUnavailable | None = None
         self.statements = 0
 
-    async def rows(self, statement: sa.Executable) -> Sequence[sa.Row]:
+    async def rows(self, statement: sa.Executable, parameters: dict | None = None) -> Sequence[sa.Row]:
         # Once a source has failed in this request, the rest of the request does not wait on it again.
         if self._failed is not None:
             raise self._failed
@@ -63,7 +63,7 @@ class SourceSession:
                     if self._connection is None:
                         self._connection = await self.engine.connect()
                     self.statements += 1
-                    result = await self._connection.execute(statement)
+                    result = await self._connection.execute(statement, parameters)
                     rows = result.all()
                 self._record(started, ok=True)
                 return rows
@@ -132,6 +132,27 @@ def _chunks(keys: list, size: int = IN_CHUNK) -> Iterable[list]:
         yield keys[start : start + size]
 
 
+# Statements of relations, built once per relation and districts claim: the keys are an expanding
+# parameter, so a statement's SQL and SQLAlchemy's cache key for it are computed once.
+_RELATION_STATEMENTS: OrderedDict[tuple, sa.Select] = OrderedDict()
+RELATION_STATEMENTS_KEPT = 512
+
+
+def relation_statement(relation: Relation, districts: frozenset[str] | None) -> sa.Select:
+    key = (id(relation), districts)
+    statement = _RELATION_STATEMENTS.get(key)
+    if statement is None:
+        binding = relation.target
+        statement = binding.select(relation.by.label("_by")).where(relation.by.in_(sa.bindparam("keys", expanding=True)))
+        statement = binding.restrict(statement, districts)
+        if relation.order_by:
+            statement = statement.order_by(*relation.order_by, binding.key)
+        _RELATION_STATEMENTS[key] = statement
+        if len(_RELATION_STATEMENTS) > RELATION_STATEMENTS_KEPT:
+            _RELATION_STATEMENTS.popitem(last=False)
+    return statement
+
+
 async def load_related(
     session: SourceSession,
     relation: Relation,
@@ -142,14 +163,11 @@ async def load_related(
     unique = sorted({k for k in keys if k is not None}, key=str)
     grouped: dict[object, list[Record]] = defaultdict(list)
     binding = relation.target
-    by = relation.by.label("_by")
+    statement = relation_statement(relation, districts)
+    by = len(binding.columns())  # the _by column follows the binding's own
     for chunk in _chunks(unique):
-        statement = binding.select(by).where(relation.by.in_(chunk))
-        statement = binding.restrict(statement, districts)
-        if relation.order_by:
-            statement = statement.order_by(*relation.order_by, binding.key)
-        for row in await session.rows(statement):
-            grouped[row._mapping["_by"]].append(binding.to_record(row))
+        for row in await session.rows(statement, {"keys": chunk}):
+            grouped[row[by]].append(binding.to_record(row))
     return grouped
 
 

@@ -30,6 +30,8 @@ class Metrics:
                                  multiprocess_mode="livesum")
         self.tokens = Counter("hub_tokens_total", "Tokens issued and refused, by outcome and reason", ["outcome", "reason"],
                               registry=r)
+        self.executions = Counter("hub_graphql_executions_total", "Operations by execution path (compiled or reference)",
+                                  ["path"], registry=r)
         self.rate_limited = Counter("hub_rate_limited_total", "Requests refused by a rate limit", ["limit"], registry=r)
 
     def observe_source(self, source: str, seconds: float, ok: bool) -> None:

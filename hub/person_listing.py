@@ -4,15 +4,22 @@ The ministry's register and the city's registrations are two ordered streams of 
 IDs. A person the ministry knows is judged by the ministry's record (district, age); a person
 only the city knows, by their city registration. Each round reads one batch from each stream,
 keeps only the IDs up to the point both streams have covered, checks the cross-source
-conditions for that batch in one statement per source, and stops once the page is full.
-The number of statements depends on the page size and how selective the filter is, never on
-how many rows a source holds.
+conditions for that batch, and stops once the page is full.
+
+Several listings (the aliased `persons` fields of one request) run their rounds together: a
+round reads the ministry batches of all listings still running in one statement, their city
+batches in another (each listing's own query as a subquery, its rows tagged with the listing),
+and checks the cross-source conditions for the IDs of all of them at once. The number of
+statements depends on the page sizes and how selective the filters are, never on how many
+rows a source holds, and barely on how many listings a request makes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -33,6 +40,10 @@ CITY_KINDS = {
     "DISABILITY_ALLOWANCE": city.tb_disab_allow,
     "FUNERAL_AID": city.tb_funeral_aid,
 }
+# The ID column each stream is ordered by, and the column tagging a combined stream's rows with
+# the position of the listing they belong to.
+STREAM_KEYS = {"ministry": "citizen_id", "city": "pid"}
+LISTING = "_listing"
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,93 @@ class PersonPage:
     unavailable: list[SourceUnavailable]
 
 
-async def _nothing() -> None:
-    return None
+# A stream's statement for a filter, after a cursor, limited to a batch (None: no such stream).
+StreamStatement = Callable[[PersonFilter, str | None, int | None], sa.Select | None]
+
+
+@dataclass
+class _Listing:
+    """One listing's progress through the rounds."""
+
+    filter: PersonFilter
+    first: int
+    after: str | None
+    cursor: str | None
+    batch: int
+    found: list[ListedPerson] = field(default_factory=list)
+    exhausted: bool = False
+    done: bool = False
+    # A stream that returned less than a full batch has nothing beyond what it returned: its rows
+    # past the horizon, by source, are what reading it again would give, so it is not read again.
+    rests: dict[str, list[sa.Row]] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, person_filter: PersonFilter, first: int, after: str | None) -> _Listing:
+        return cls(person_filter, first, after, after, max(2 * first + 1, 200))
+
+    def grow(self) -> None:
+        # A selective filter (a benefit few hold, a narrow age band) found too little: read
+        # further each round, so a page needs few rounds whatever the filter.
+        self.batch = min(self.batch * 2, MAX_BATCH)
+
+    def advance(self, horizon: str | None, persons: list[ListedPerson]) -> None:
+        """Take one round's persons; the listing is done once both streams ran out or the page is over-full."""
+        self.found.extend(persons)
+        if horizon is None:
+            self.exhausted = self.done = True
+            return
+        self.cursor = horizon
+        self.done = len(self.found) > self.first
+
+    def page(self, unavailable: list[SourceUnavailable]) -> PersonPage:
+        persons = self.found[: self.first]
+        over_full = len(self.found) > self.first
+        if over_full:
+            end_cursor = persons[-1].citizen_id if persons else self.cursor
+        elif self.exhausted:
+            end_cursor = persons[-1].citizen_id if persons else self.after
+        else:
+            end_cursor = self.cursor
+        return PersonPage(persons, over_full or not self.exhausted, end_cursor, unavailable)
+
+
+@dataclass
+class _Round:
+    """What one round read for one listing, cut at its horizon."""
+
+    listing: _Listing
+    horizon: str | None  # highest ID both streams have fully covered (None: all)
+    ministry: list[sa.Row] | None  # None: the ministry stream was not read
+    city: list[str] | None  # the city stream's PIDs, valid or not; None: not read
+
+    @property
+    def ministry_ids(self) -> list[str]:
+        return [_stream_key("ministry", row) for row in self.ministry or []]
+
+    @property
+    def registrants(self) -> list[str]:
+        return [pid for pid in self.city or [] if is_valid_citizen_id(pid)]
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """Of some IDs, those a stream of the same round already showed, and those left to look up."""
+
+    shown: set[str]
+    pending: set[str]
+
+    def answer(self, found: set[str]) -> set[str]:
+        return self.shown | (self.pending & found)
+
+
+def _settle(ids: Iterable[str], stream: list[str] | None, whole: bool) -> _Settled:
+    """Which IDs the stream showed; the others need a look-up unless the stream showed every ID
+    there is in the round's range (a whole stream)."""
+    ids = set(ids)
+    if stream is None:
+        return _Settled(set(), ids)
+    shown = ids.intersection(stream)
+    return _Settled(shown, set() if whole else ids - shown)
 
 
 def _chunks(items: list, size: int = IN_CHUNK):
@@ -93,6 +189,30 @@ def _city_tables(person_filter: PersonFilter) -> list[sa.Table]:
 
 def _pid_column(table: sa.Table) -> sa.ColumnElement:
     return table.c.deceased_pid_digits if table is city.tb_funeral_aid else table.c.pid_digits
+
+
+def _stream_key(source: str, row: sa.Row) -> str:
+    return row._mapping[STREAM_KEYS[source]]
+
+
+def _cut(listing: _Listing, streams: dict[str, list[sa.Row] | None]) -> _Round:
+    """Keep the IDs up to the highest one both streams have covered; a stream that ran out keeps its rest."""
+    horizon: str | None = None
+    for source, rows in streams.items():
+        if rows is not None and len(rows) == listing.batch:
+            last = _stream_key(source, rows[-1])
+            if horizon is None or last < horizon:
+                horizon = last
+    kept: dict[str, list[sa.Row] | None] = dict.fromkeys(streams)
+    for source, rows in streams.items():
+        if rows is None:
+            continue
+        kept[source] = [r for r in rows if horizon is None or _stream_key(source, r) <= horizon]
+        if len(rows) < listing.batch and horizon is not None:
+            listing.rests[source] = [r for r in rows if _stream_key(source, r) > horizon]
+    city_rows = kept["city"]
+    city_pids = None if city_rows is None else [_stream_key("city", r) for r in city_rows]
+    return _Round(listing, horizon, kept["ministry"], city_pids)
 
 
 class PersonLister:
@@ -133,6 +253,15 @@ class PersonLister:
         statement = statement.order_by(p.citizen_id)
         return statement.limit(limit) if limit is not None else statement
 
+    def _ministry_stream_is_whole(self, person_filter: PersonFilter) -> bool:
+        """Whether the ministry stream lists every ministry person (the filter narrows nothing there)."""
+        return (
+            self.districts is None
+            and not person_filter.district_code
+            and person_filter.birth_bounds() == (None, None)
+            and person_filter.benefit_kind != "CHILD_SUPPORT_GRANT"
+        )
+
     # The city stream: valid PIDs registered in the city (the kind's table, or both allowances).
     def _city_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None) -> sa.Select | None:
         if person_filter.benefit_kind == "CHILD_SUPPORT_GRANT":
@@ -155,16 +284,71 @@ class PersonLister:
         statement = sa.select(union.c.pid).distinct().order_by(union.c.pid)
         return statement.limit(limit) if limit is not None else statement
 
-    async def _holders(self, person_filter: PersonFilter, ids: list[str]) -> set[str] | None:
-        """Of these IDs, the ones holding the filter's city benefit (one statement)."""
-        table = CITY_KINDS[person_filter.benefit_kind]
-        pid = _pid_column(table)
-        found: set[str] = set()
-        for chunk in _chunks(ids):
-            rows = await self._rows("city", sa.select(pid).where(pid.in_(chunk)).distinct())
-            if rows is None:
-                return None
-            found.update(r[0] for r in rows)
+    def _city_stream_is_whole(self, person_filter: PersonFilter) -> bool:
+        """Whether the city stream lists every holder of the filter's city benefit."""
+        return (
+            self.districts is None
+            and not person_filter.district_code
+            and person_filter.benefit_kind in CITY_KINDS
+        )
+
+    async def _tagged_rows(self, source: str, statements: dict[int, sa.Select]) -> dict[int, list[sa.Row]] | None:
+        """The rows of several listings' statements, read in one statement: each statement (with its
+        own ORDER BY and LIMIT) a subquery whose rows carry its listing; None if the source is unavailable."""
+        if source in self.unavailable:
+            return None
+        if not statements:
+            return {}
+        parts = []
+        for index, statement in statements.items():
+            subquery = statement.subquery()
+            # The tag goes last: a binding reads its own columns from the front of a row.
+            parts.append(sa.select(*subquery.c, sa.literal_column(str(index), sa.Integer).label(LISTING)))
+        combined = sa.union_all(*parts).subquery()
+        rows = await self._rows(
+            source, sa.select(combined).order_by(combined.c[LISTING], combined.c[STREAM_KEYS[source]])
+        )
+        if rows is None:
+            return None
+        grouped: dict[int, list[sa.Row]] = {index: [] for index in statements}
+        for row in rows:
+            grouped[row._mapping[LISTING]].append(row)
+        return grouped
+
+    async def _read_streams(self, source: str, listings: list[_Listing],
+                            statement: StreamStatement | None) -> list[list[sa.Row] | None]:
+        """Each listing's next batch of one stream (None: not read); a stream that ran out is served its rest."""
+        if statement is None:
+            return [None] * len(listings)
+        statements: dict[int, sa.Select] = {}
+        for index, listing in enumerate(listings):
+            if source not in listing.rests:
+                query = statement(listing.filter, listing.cursor, listing.batch)
+                if query is not None:
+                    statements[index] = query
+        read = await self._tagged_rows(source, statements)
+        if read is None:
+            return [None] * len(listings)
+        return [read.get(index, listing.rests.get(source)) for index, listing in enumerate(listings)]
+
+    async def _holders(self, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+        """Of these IDs by city benefit kind, the ones holding it (one statement for all kinds);
+        IDs the city could not be asked about are left out."""
+        kinds = list(CITY_KINDS)
+        pairs = [(kind, cid) for kind, ids in wanted.items() for cid in sorted(ids)]
+        found: dict[str, set[str]] = defaultdict(set)
+        for chunk in _chunks(pairs):
+            by_kind: dict[str, list[str]] = defaultdict(list)
+            for kind, cid in chunk:
+                by_kind[kind].append(cid)
+            parts = []
+            for kind, ids in by_kind.items():
+                pid = _pid_column(CITY_KINDS[kind])
+                tag = sa.literal_column(str(kinds.index(kind)), sa.Integer).label("kind")
+                parts.append(sa.select(tag, pid.label("pid")).where(pid.in_(ids)))
+            rows = await self._rows("city", sa.union_all(*parts))
+            for kind_index, pid in rows or []:
+                found[kinds[kind_index]].add(pid)
         return found
 
     async def _in_ministry(self, ids: list[str]) -> set[str] | None:
@@ -190,73 +374,95 @@ class PersonLister:
                     grouped[row._mapping["_by"]].append(binding.to_record(row))
         return grouped
 
-    async def page(self, person_filter: PersonFilter, *, first: int, after: str | None) -> PersonPage:
-        batch = max(2 * first + 1, 200)
-        found: list[ListedPerson] = []
-        cursor = after
-        exhausted = False
-        for round_number in range(MAX_ROUNDS):
-            if round_number:
-                # A selective filter (a benefit few hold, a narrow age band) found too little: read
-                # further each round, so a page needs few rounds whatever the filter.
-                batch = min(batch * 2, MAX_BATCH)
-            ministry_rows: list[sa.Row] = []
-            city_ids: list[str] = []
-            horizon: str | None = None  # highest ID both streams have fully covered (None: all)
-            city_statement = self._city_statement(person_filter, cursor, batch) if self.can_read_city else None
-            # Both streams are read concurrently.
-            ministry_result, city_result = await asyncio.gather(
-                self._rows("ministry", self._ministry_statement(person_filter, cursor, batch))
-                if self.can_read_ministry else _nothing(),
-                self._rows("city", city_statement) if city_statement is not None else _nothing(),
-            )
-            if ministry_result is not None:
-                ministry_rows = ministry_result
-                if len(ministry_rows) == batch:
-                    horizon = ministry_rows[-1]._mapping["citizen_id"]
-            if city_result is not None:
-                city_ids = [r[0] for r in city_result]
-                if len(city_ids) == batch and (horizon is None or city_ids[-1] < horizon):
-                    horizon = city_ids[-1]
-            ministry_rows = [r for r in ministry_rows if horizon is None or r._mapping["citizen_id"] <= horizon]
-            city_ids = [i for i in city_ids if is_valid_citizen_id(i) and (horizon is None or i <= horizon)]
+    async def _holders_of(self, rounds: list[_Round]) -> list[set[str] | None]:
+        """For each round whose filter asks for a city benefit, which of its ministry persons hold
+        it (None: no such condition). The city stream of that benefit shows some holders already."""
+        settled: list[_Settled | None] = []
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for r in rounds:
+            kind = r.listing.filter.benefit_kind
+            ids = r.ministry_ids
+            if kind not in CITY_KINDS or not ids:
+                settled.append(None)
+                continue
+            settled.append(_settle(ids, r.city, self._city_stream_is_whole(r.listing.filter)))
+            wanted[kind] |= settled[-1].pending
+        found = await self._holders(wanted) if any(wanted.values()) else {}
+        return [
+            None if s is None else s.answer(found.get(r.listing.filter.benefit_kind, set()))
+            for r, s in zip(rounds, settled)
+        ]
 
-            ministry_records = {
-                r._mapping["citizen_id"]: ministry_bindings.PERSON.to_record(r) for r in ministry_rows
-            }
-            if person_filter.benefit_kind in CITY_KINDS and ministry_records:
-                holders = await self._holders(person_filter, list(ministry_records))
-                ministry_records = {k: v for k, v in ministry_records.items() if holders is not None and k in holders}
-            city_only: list[str] = []
-            if city_ids:
-                known = await self._in_ministry(city_ids) if self.can_read_ministry else set()
-                # If the ministry cannot be asked, a city registrant may be a ministry person we cannot
-                # judge; they are listed from the city record and the outage is reported.
-                city_only = [i for i in city_ids if known is None or i not in known]
-            city_records = await self._city_records(city_only)
-            batch_found: list[ListedPerson] = [
-                ListedPerson(cid, record, []) for cid, record in ministry_records.items()
-            ]
-            for cid in city_only:
-                records = city_records.get(cid) or []
-                birth = next((r.birth_date for r in records if r.birth_date), None)
-                if person_filter.age_matches(birth):
-                    batch_found.append(ListedPerson(cid, None, records))
-            batch_found.sort(key=lambda p: p.citizen_id)
-            found.extend(batch_found)
-            if horizon is None:
-                exhausted = True
+    async def _known(self, rounds: list[_Round]) -> list[set[str]]:
+        """For each round, which of its city registrants the ministry knows. A registrant the ministry
+        cannot be asked about counts as unknown: they are listed from the city record and the outage
+        is reported."""
+        if not self.can_read_ministry:
+            return [set() for _ in rounds]
+        settled = [
+            _settle(r.registrants, r.ministry_ids if r.ministry is not None else None,
+                    self._ministry_stream_is_whole(r.listing.filter))
+            for r in rounds
+        ]
+        pending = sorted(set().union(*(s.pending for s in settled)))
+        found = await self._in_ministry(pending) if pending else set()
+        return [s.answer(found or set()) for s in settled]
+
+    async def _city_only(self, rounds: list[_Round]) -> list[dict[str, list[BenefitRecord]]]:
+        """For each round, its registrants the ministry does not know, with their city records."""
+        known = await self._known(rounds)
+        city_only = [[cid for cid in r.registrants if cid not in k] for r, k in zip(rounds, known)]
+        records = await self._city_records(sorted(set().union(*city_only)))
+        return [{cid: records[cid] for cid in ids} for ids in city_only]
+
+    @staticmethod
+    def _persons(r: _Round, holders: set[str] | None,
+                 city_only: dict[str, list[BenefitRecord]]) -> list[ListedPerson]:
+        """The round's persons matching its listing's filter, in citizen-ID order."""
+        person_filter = r.listing.filter
+        persons = [
+            ListedPerson(cid, ministry_bindings.PERSON.to_record(row), [])
+            for cid, row in zip(r.ministry_ids, r.ministry or [])
+            if holders is None or cid in holders
+        ]
+        for cid, records in city_only.items():
+            birth = next((record.birth_date for record in records if record.birth_date), None)
+            if person_filter.age_matches(birth):
+                persons.append(ListedPerson(cid, None, list(records)))
+        persons.sort(key=lambda p: p.citizen_id)
+        return persons
+
+    async def _round(self, listings: list[_Listing]) -> None:
+        """One round for every listing still running: one statement per stream, then the checks."""
+        ministry_rows, city_rows = await asyncio.gather(
+            self._read_streams("ministry", listings, self._ministry_statement if self.can_read_ministry else None),
+            self._read_streams("city", listings, self._city_statement if self.can_read_city else None),
+        )
+        rounds = [
+            _cut(listing, {"ministry": m, "city": c}) for listing, m, c in zip(listings, ministry_rows, city_rows)
+        ]
+        # Holders are asked of the city while the ministry is asked which registrants it knows.
+        holders, city_only = await asyncio.gather(self._holders_of(rounds), self._city_only(rounds))
+        for r, held, registrants in zip(rounds, holders, city_only):
+            r.listing.advance(r.horizon, self._persons(r, held, registrants))
+
+    async def pages(self, requests: Sequence[tuple[PersonFilter, int, str | None]]) -> list[PersonPage]:
+        """For each (filter, first, after), the page page() would give for it, all listed together."""
+        listings = [_Listing.start(person_filter, first, after) for person_filter, first, after in requests]
+        for round_number in range(MAX_ROUNDS):
+            running = [listing for listing in listings if not listing.done]
+            if not running:
                 break
-            cursor = horizon
-            if len(found) > first:
-                break
-        page = found[:first]
-        has_next = len(found) > first or not exhausted
-        if len(found) > first:
-            end_cursor = page[-1].citizen_id if page else cursor
-        else:
-            end_cursor = cursor if not exhausted else (page[-1].citizen_id if page else after)
-        return PersonPage(page, has_next, end_cursor, list(self.unavailable.values()))
+            if round_number:
+                for listing in running:
+                    listing.grow()
+            await self._round(running)
+        return [listing.page(list(self.unavailable.values())) for listing in listings]
+
+    async def page(self, person_filter: PersonFilter, *, first: int, after: str | None) -> PersonPage:
+        """The first persons after the cursor matching the filter, whether more follow, and where to go on."""
+        [page] = await self.pages([(person_filter, first, after)])
+        return page
 
     async def count(self, person_filter: PersonFilter) -> int:
         """How many persons match: ministry persons by SQL, city-only persons by ID sets."""

@@ -1,16 +1,33 @@
-"""Per-client limits kept in the store, so every hub process counts against the same numbers."""
+"""Per-client limits kept in the store, so every hub process counts against the same numbers.
+
+Within a process, the counts of concurrent requests are made together (RequestLedger): one
+store transaction counts a whole batch, and each request gets the answer it would have had if
+the requests of the batch had been counted one after another, in the order they arrived.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.auth.revocation import revoked_among
 from hub.db import writing
 
 from hub.store.tables import person_read, rate_window
+
+# Calls taken into one batch at most; IDs per IN list when looking up persons already recorded.
+MAX_BATCH = 256
+ID_CHUNK = 2000
+
+CounterKey = tuple[str, str]  # (client_id, window): one row of rate_window
 
 
 class RateLimited(Exception):
@@ -20,40 +37,73 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True)
+class RequestTally:
+    """One request, to count in its client's minute."""
+
+    client_id: str
+    per_minute: int
+    now: dt.datetime
+
+    @property
+    def counter(self) -> CounterKey:
+        return self.client_id, self.now.strftime("m%Y%m%d%H%M")
+
+    def verdict(self, count: int) -> RateLimited | None:
+        return RateLimited("requests_per_minute", 60 - self.now.second) if count > self.per_minute else None
+
+
+@dataclass(frozen=True)
+class PersonsTally:
+    """The persons one request read, to record in its client's hour."""
+
+    client_id: str
+    citizen_ids: frozenset[str]
+    per_hour: int
+    now: dt.datetime
+
+    @property
+    def hour(self) -> str:
+        return self.now.strftime("h%Y%m%d%H")
+
+    @property
+    def counter(self) -> CounterKey:
+        return self.client_id, f"p{self.hour}"
+
+    def verdict(self, distinct: int) -> RateLimited | None:
+        if distinct <= self.per_hour:
+            return None
+        return RateLimited("distinct_persons_per_hour", 3600 - self.now.minute * 60 - self.now.second)
+
+
+Tally = RequestTally | PersonsTally
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _insert(dialect: str, table: sa.Table):
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect, mysql.insert)(table)
 
 
+def _add_to_counter(dialect: str, counter: CounterKey, amount: int):
+    client_id, window = counter
+    statement = _insert(dialect, rate_window).values(client_id=client_id, window=window, count=amount)
+    if dialect in ("postgresql", "sqlite"):
+        return statement.on_conflict_do_update(
+            index_elements=["client_id", "window"], set_={"count": rate_window.c["count"] + amount}
+        )
+    return statement.on_duplicate_key_update(count=rate_window.c["count"] + amount)
+
+
 async def count_request(store: AsyncEngine, client_id: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
     """Count one request in the client's current minute; raise RateLimited past the limit."""
-    now = now or dt.datetime.now(dt.UTC)
-    window = now.strftime("m%Y%m%d%H%M")
-    dialect = store.dialect.name
-    statement = _insert(dialect, rate_window).values(client_id=client_id, window=window, count=1)
-    if dialect in ("postgresql", "sqlite"):
-        statement = statement.on_conflict_do_update(
-            index_elements=["client_id", "window"], set_={"count": rate_window.c["count"] + 1}
-        )
-    else:
-        statement = statement.on_duplicate_key_update(count=rate_window.c["count"] + 1)
-    async with writing(store).begin() as connection:
-        await connection.execute(statement)
-        count = (
-            await connection.execute(
-                sa.select(rate_window.c["count"]).where(rate_window.c.client_id == client_id, rate_window.c.window == window)
-            )
-        ).scalar_one()
-        if now.second == 0:
-            # Old windows are of no use; the first request of each minute tidies them.
-            old = (now - dt.timedelta(minutes=10)).strftime("m%Y%m%d%H%M")
-            await connection.execute(
-                sa.delete(rate_window).where(rate_window.c.window.like("m%"), rate_window.c.window < old)
-            )
-    if count > per_minute:
-        raise RateLimited("requests_per_minute", 60 - now.second)
+    [verdict] = await tally(store, [RequestTally(client_id, per_minute, now or _now())])
+    _raise_if(verdict)
 
 
-async def count_persons(store: AsyncEngine, client_id: str, citizen_ids: set[str], *, per_hour: int,
+async def count_persons(store: AsyncEngine, client_id: str, citizen_ids: Collection[str], *, per_hour: int,
                         now: dt.datetime | None = None) -> None:
     """Record the persons a client read this hour; raise RateLimited if that makes more than per_hour distinct ones.
 
@@ -62,46 +112,241 @@ async def count_persons(store: AsyncEngine, client_id: str, citizen_ids: set[str
     """
     if not citizen_ids:
         return
-    now = now or dt.datetime.now(dt.UTC)
-    hour = now.strftime("h%Y%m%d%H")
+    [verdict] = await tally(store, [PersonsTally(client_id, frozenset(citizen_ids), per_hour, now or _now())])
+    _raise_if(verdict)
+
+
+def _raise_if(verdict: RateLimited | None) -> None:
+    if verdict is not None:
+        raise verdict
+
+
+async def tally(store: AsyncEngine, tallies: Sequence[Tally]) -> list[RateLimited | None]:
+    """Count the tallies in one store transaction; the verdicts are those of counting them one by one, in order.
+
+    Each counter gets one upsert for the whole batch; a counter's count before the batch plus
+    the tallies' shares up to and including a tally is that tally's count.
+    """
     dialect = store.dialect.name
-    wanted = sorted(citizen_ids)
     async with writing(store).begin() as connection:
-        known: set[str] = set()
-        for start in range(0, len(wanted), 2000):
-            chunk = wanted[start : start + 2000]
-            known.update(
-                r[0] for r in await connection.execute(
+        shares = await _record_persons(connection, dialect, tallies)
+        before = await _add_to_counters(connection, dialect, tallies, shares)
+        await _tidy(connection, tallies)
+    running = dict(before)
+    verdicts = []
+    for item, share in zip(tallies, shares, strict=True):
+        running[item.counter] += share
+        verdicts.append(item.verdict(running[item.counter]))
+    return verdicts
+
+
+async def _record_persons(connection: AsyncConnection, dialect: str, tallies: Sequence[Tally]) -> list[int]:
+    """Record the persons not yet recorded in their client's hour; return what each tally adds to its counter.
+
+    A request adds 1; a persons tally adds its persons new to the hour, not counting those an
+    earlier tally of the batch added.
+    """
+    seen = await _known_persons(connection, [t for t in tallies if isinstance(t, PersonsTally)])
+    shares: list[int] = []
+    rows: list[dict[str, str]] = []
+    for item in tallies:
+        if isinstance(item, RequestTally):
+            shares.append(1)
+            continue
+        already = seen[(item.client_id, item.hour)]
+        new = item.citizen_ids - already
+        already |= new
+        shares.append(len(new))
+        rows.extend({"client_id": item.client_id, "hour": item.hour, "citizen_id": cid} for cid in new)
+    if rows:
+        # In key order, so that concurrent hub processes take the row locks in the same order.
+        rows.sort(key=lambda row: (row["client_id"], row["hour"], row["citizen_id"]))
+        insert = _insert(dialect, person_read)
+        insert = insert.on_conflict_do_nothing() if dialect in ("postgresql", "sqlite") else insert.prefix_with("IGNORE")
+        # Two processes adding the same person at once may both count it: the guard errs on the safe side.
+        await connection.execute(insert, rows)
+    return shares
+
+
+async def _known_persons(connection: AsyncConnection, tallies: Sequence[PersonsTally]) -> dict[tuple[str, str], set[str]]:
+    """The citizen IDs of the tallies already recorded, by (client_id, hour), looked up by key."""
+    wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for item in tallies:
+        wanted[(item.client_id, item.hour)] |= item.citizen_ids
+    known: dict[tuple[str, str], set[str]] = {}
+    for (client_id, hour), ids in sorted(wanted.items()):
+        ordered = sorted(ids)
+        found: set[str] = set()
+        for start in range(0, len(ordered), ID_CHUNK):
+            found.update(
+                row[0] for row in await connection.execute(
                     sa.select(person_read.c.citizen_id).where(
                         person_read.c.client_id == client_id, person_read.c.hour == hour,
-                        person_read.c.citizen_id.in_(chunk),
+                        person_read.c.citizen_id.in_(ordered[start : start + ID_CHUNK]),
                     )
                 )
             )
-        new = [cid for cid in wanted if cid not in known]
-        if new:
-            insert = _insert(dialect, person_read)
-            insert = insert.on_conflict_do_nothing() if dialect in ("postgresql", "sqlite") else insert.prefix_with("IGNORE")
-            await connection.execute(insert, [{"client_id": client_id, "hour": hour, "citizen_id": cid} for cid in new])
-            # Two requests adding the same person at once may both count it: the guard errs on the safe side.
-            counter = _insert(dialect, rate_window).values(client_id=client_id, window=f"p{hour}", count=len(new))
-            if dialect in ("postgresql", "sqlite"):
-                counter = counter.on_conflict_do_update(
-                    index_elements=["client_id", "window"], set_={"count": rate_window.c["count"] + len(new)}
-                )
-            else:
-                counter = counter.on_duplicate_key_update(count=rate_window.c["count"] + len(new))
-            await connection.execute(counter)
-        distinct = (
+        known[(client_id, hour)] = found
+    return known
+
+
+async def _add_to_counters(connection: AsyncConnection, dialect: str, tallies: Sequence[Tally],
+                           shares: Sequence[int]) -> dict[CounterKey, int]:
+    """Add the tallies' shares to their counters, one upsert per counter; return each counter's count before."""
+    amounts: dict[CounterKey, int] = defaultdict(int)
+    for item, share in zip(tallies, shares, strict=True):
+        amounts[item.counter] += share
+    before: dict[CounterKey, int] = {}
+    # In key order, so that concurrent hub processes take the row locks in the same order.
+    for counter, amount in sorted(amounts.items()):
+        if amount:
+            await connection.execute(_add_to_counter(dialect, counter, amount))
+        client_id, window = counter
+        count = (
             await connection.execute(
-                sa.select(rate_window.c["count"]).where(rate_window.c.client_id == client_id, rate_window.c.window == f"p{hour}")
+                sa.select(rate_window.c["count"]).where(rate_window.c.client_id == client_id, rate_window.c.window == window)
             )
         ).scalar() or 0
-        if now.minute == 0 and now.second < 5:
-            old = (now - dt.timedelta(hours=2)).strftime("h%Y%m%d%H")
-            await connection.execute(sa.delete(person_read).where(person_read.c.hour < old))
-            await connection.execute(
-                sa.delete(rate_window).where(rate_window.c.window.like("p%"), rate_window.c.window < f"p{old}")
-            )
-    if distinct > per_hour:
-        raise RateLimited("distinct_persons_per_hour", 3600 - now.minute * 60 - now.second)
+        before[counter] = count - amount
+    return before
+
+
+async def _tidy(connection: AsyncConnection, tallies: Sequence[Tally]) -> None:
+    """Drop windows of no further use: a batch holding a minute's first request, or an hour's first seconds, does it."""
+    minute = next((t.now for t in tallies if isinstance(t, RequestTally) and t.now.second == 0), None)
+    if minute is not None:
+        old = (minute - dt.timedelta(minutes=10)).strftime("m%Y%m%d%H%M")
+        await connection.execute(sa.delete(rate_window).where(rate_window.c.window.like("m%"), rate_window.c.window < old))
+    hour = next(
+        (t.now for t in tallies if isinstance(t, PersonsTally) and t.now.minute == 0 and t.now.second < 5), None
+    )
+    if hour is not None:
+        old = (hour - dt.timedelta(hours=2)).strftime("h%Y%m%d%H")
+        await connection.execute(sa.delete(person_read).where(person_read.c.hour < old))
+        await connection.execute(
+            sa.delete(rate_window).where(rate_window.c.window.like("p%"), rate_window.c.window < f"p{old}")
+        )
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class _Batcher(Generic[Item, Result]):
+    """One background task handing everything queued to `run` as one batch; each caller awaits its own result.
+
+    Not started, or stopped, each call is run as a batch of its own, in the caller's task.
+    """
+
+    def __init__(self, name: str, run: Callable[[list[Item]], Awaitable[list[Result]]]) -> None:
+        self.name = name
+        self._run = run
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    async def submit(self, item: Item) -> Result:
+        if self._task is None or self._task.done():
+            [result] = await self._run([item])
+            return result
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, future))
+        return await future
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop; calls made meanwhile run on their own."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._queue.put_nowait(None)  # the end mark: nothing can be queued after it
+        await task
+
+    async def _loop(self) -> None:
+        while True:
+            batch, ending = self._take(await self._queue.get())
+            if batch:
+                await self._settle(batch)
+            if ending:
+                return
+
+    def _take(
+        self, first: tuple[Item, asyncio.Future[Result]] | None
+    ) -> tuple[list[tuple[Item, asyncio.Future[Result]]], bool]:
+        """The first entry and what is queued behind it, up to MAX_BATCH; and whether the end mark was met."""
+        batch = []
+        entry = first
+        while entry is not None:
+            batch.append(entry)
+            if len(batch) >= MAX_BATCH or self._queue.empty():
+                return batch, False
+            entry = self._queue.get_nowait()
+        return batch, True
+
+    async def _settle(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        futures = [future for _, future in batch]
+        try:
+            results = await self._run([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - every caller fails as its own call would have
+            for future in futures:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for future, result in zip(futures, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+class RequestLedger:
+    """Group commit for what the store is asked on every request: the rate counts and the revocation lookup.
+
+    Counts queued by concurrent requests are made in one write transaction (see tally), and
+    revocation lookups in one read; every caller gets the answer its own call would have given,
+    and a failed transaction fails every caller of its batch with the error a call of its own
+    would have raised.
+    """
+
+    def __init__(self, store: AsyncEngine) -> None:
+        self.store = store
+        self.transactions = 0  # store transactions run: counts and revocation lookups
+        self._counts: _Batcher[Tally, RateLimited | None] = _Batcher("request-ledger", self._count)
+        self._revocations: _Batcher[str, bool] = _Batcher("revocation-lookups", self._revoked)
+
+    def start(self) -> None:
+        self._counts.start()
+        self._revocations.start()
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop (graceful shutdown)."""
+        await self._counts.stop()
+        await self._revocations.stop()
+
+    async def count_request(self, client_id: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
+        """As count_request, counted with the concurrent calls."""
+        _raise_if(await self._counts.submit(RequestTally(client_id, per_minute, now or _now())))
+
+    async def count_persons(self, client_id: str, citizen_ids: Collection[str], *, per_hour: int,
+                            now: dt.datetime | None = None) -> None:
+        """As count_persons, counted with the concurrent calls."""
+        if not citizen_ids:
+            return
+        _raise_if(await self._counts.submit(PersonsTally(client_id, frozenset(citizen_ids), per_hour, now or _now())))
+
+    async def is_revoked(self, jti: str) -> bool:
+        """As hub.auth.revocation.is_revoked, looked up with the concurrent calls."""
+        return await self._revocations.submit(jti)
+
+    async def _count(self, tallies: list[Tally]) -> list[RateLimited | None]:
+        self.transactions += 1
+        return await tally(self.store, tallies)
+
+    async def _revoked(self, jtis: list[str]) -> list[bool]:
+        self.transactions += 1
+        revoked = await revoked_among(self.store, set(jtis))
+        return [jti in revoked for jti in jtis]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 
 CITIZEN_ID_LENGTH = 13
@@ -25,9 +26,13 @@ class InvalidBuddhistEraDate(ValueError):
     """A Buddhist-Era date string that is not a real calendar date."""
 
 
+_WEIGHTS = tuple(range(13, 1, -1))
+_ZERO_SUM = ord("0") * sum(_WEIGHTS)
+
+
 def check_digit(first_twelve: str) -> int:
-    """The 13th digit of a citizen ID: (11 - sum(d_i * (14 - i)) mod 11) mod 10."""
-    total = sum(int(d) * (13 - i) for i, d in enumerate(first_twelve))
+    """The 13th digit of a citizen ID: (11 - sum(d_i * (14 - i)) mod 11) mod 10 (ASCII digits only)."""
+    total = sum(map(operator.mul, first_twelve.encode(), _WEIGHTS)) - _ZERO_SUM
     return (11 - total % 11) % 10
 
 
@@ -44,7 +49,7 @@ def parse_citizen_id(raw: str) -> str:
     """Normalise a typed citizen ID to 13 digits, or raise InvalidCitizenId saying why."""
     if not isinstance(raw, str):
         raise InvalidCitizenId("a citizen ID must be a string of 13 digits")
-    digits = strip_citizen_id(raw)
+    digits = raw if len(raw) == CITIZEN_ID_LENGTH and raw.isascii() and raw.isdigit() else strip_citizen_id(raw)
     if len(digits) != CITIZEN_ID_LENGTH:
         raise InvalidCitizenId(f"a citizen ID has 13 digits, this one has {len(digits)} characters")
     if not _ASCII_DIGITS.fullmatch(digits):

@@ -42,29 +42,39 @@ def report_partial(info: strawberry.Info[Context], outages) -> None:
         )
 
 
-async def person_connection(info: strawberry.Info[Context], person_filter, first: int | None, after: str | None):
-    size = page_size(first)
-    subject = info.context.subject
+def person_lister(context: Context) -> PersonLister:
+    subject = context.subject
     if not ({Scope.MINISTRY_READ, Scope.CITY_READ} & subject.scopes):
         raise GraphQLError(
             "listing persons requires ministry:read or city:read",
             extensions={"code": "FORBIDDEN", "scope": "ministry:read city:read"},
         )
-    after_id = decode_cursor(info.context.cursor_key, PERSON_CURSOR, after)
-    lister = PersonLister(
-        info.context.sources,
+    return PersonLister(
+        context.sources,
         can_read_ministry=Scope.MINISTRY_READ in subject.scopes,
         can_read_city=Scope.CITY_READ in subject.scopes,
         districts=subject.districts,
     )
+
+
+def connection_row(context: Context, lister: PersonLister, person_filter: PersonFilter, page) -> PersonConnectionRow:
+    """The connection of a listed page (the persons on it are noted for the audit trail)."""
+    context.saw(page.persons)
+    edges = [
+        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(context.cursor_key, PERSON_CURSOR, p.citizen_id))
+        for p in page.persons
+    ]
+    end = encode_cursor(context.cursor_key, PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
+    return PersonConnectionRow(edges, page_info(edges, page.has_next, end), lister, person_filter)
+
+
+async def person_connection(info: strawberry.Info[Context], person_filter, first: int | None, after: str | None):
+    size = page_size(first)
+    subject = info.context.subject
+    lister = person_lister(info.context)
+    after_id = decode_cursor(info.context.cursor_key, PERSON_CURSOR, after)
     page = await lister.page(person_filter, first=size, after=after_id)
     if len(page.unavailable) == (Scope.MINISTRY_READ in subject.scopes) + (Scope.CITY_READ in subject.scopes):
         raise source_error(page.unavailable[0])
     report_partial(info, page.unavailable)
-    info.context.saw(page.persons)
-    edges = [
-        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(info.context.cursor_key, PERSON_CURSOR, p.citizen_id))
-        for p in page.persons
-    ]
-    end = encode_cursor(info.context.cursor_key, PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
-    return PersonConnectionRow(edges, page_info(edges, page.has_next, end), lister, person_filter)
+    return connection_row(info.context, lister, person_filter, page)

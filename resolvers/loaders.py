@@ -20,9 +20,13 @@ def source_error(exc: SourceUnavailable) -> GraphQLError:
     )
 
 
+def relation_key(relation: Relation) -> tuple:
+    return ("relation", relation.target.name, relation.by.key, relation.parent_field)
+
+
 def relation_loader(context: Context, relation: Relation) -> DataLoader:
     """One loader per relation per request: every key asked for in one tick becomes one statement."""
-    cache_key = ("relation", relation.target.name, relation.by.key, relation.parent_field)
+    cache_key = relation_key(relation)
     loader = context.loaders.get(cache_key)
     if loader is None:
         session = context.sources[relation.target.source]
@@ -53,4 +57,8 @@ def related(relation: Relation) -> Callable:
         return records[0] if records else None
 
     resolve.__name__ = f"resolve_{relation.name}"
+    # What the compiled execution path reads to load this field in one statement per level.
+    resolve.relation_for = lambda root: relation
+    resolve.many = relation.many
+    resolve.ministry_only = False
     return resolve

@@ -29,12 +29,21 @@ _elderly_payments = related(city.ELDERLY_PAYMENTS)
 _disability_payments = related(city.DISABILITY_PAYMENTS)
 
 
+_PAYMENTS = {"ELDERLY_ALLOWANCE": city.ELDERLY_PAYMENTS, "DISABILITY_ALLOWANCE": city.DISABILITY_PAYMENTS}
+
+
 async def payments(root, info: strawberry.Info):
     if root.kind == "ELDERLY_ALLOWANCE":
         return await _elderly_payments(root, info)
     if root.kind == "DISABILITY_ALLOWANCE":
         return await _disability_payments(root, info)
     return []
+
+
+# What the compiled execution path reads: which relation gives an allowance's payments.
+payments.relation_for = lambda root: _PAYMENTS.get(root.kind)
+payments.many = True
+payments.ministry_only = False
 
 
 _members = related(ministry.HOUSEHOLD_MEMBERS)
