@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from hub.normalise import NormalisationError
 from hub.records import Provenance, Record, RecordIssue
@@ -111,6 +112,21 @@ class Relation:
     parent_field: str
     many: bool = True
     order_by: tuple[sa.ColumnElement, ...] = ()
+
+
+def one_of(column: sa.ColumnElement, values, dialect: str) -> sa.ColumnElement:
+    """column IN (values): on PostgreSQL as = ANY(one array parameter), so the statement's text and
+    its server-side prepared plan do not change with the number of values."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def one_of_parameter(column: sa.ColumnElement, name: str, dialect: str) -> sa.ColumnElement:
+    """column IN (the list given as parameter `name` at execution), in each dialect's cheapest form."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def code_prefix(column: sa.ColumnElement, code: str) -> sa.ColumnElement:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.bindings import Binding, Relation
+from hub.bindings import Binding, Relation, one_of_parameter
 from hub.breaker import CircuitBreaker
 from hub.records import Record
 
@@ -138,12 +138,12 @@ _RELATION_STATEMENTS: OrderedDict[tuple, sa.Select] = OrderedDict()
 RELATION_STATEMENTS_KEPT = 512
 
 
-def relation_statement(relation: Relation, districts: frozenset[str] | None) -> sa.Select:
-    key = (id(relation), districts)
+def relation_statement(relation: Relation, districts: frozenset[str] | None, dialect: str) -> sa.Select:
+    key = (id(relation), districts, dialect)
     statement = _RELATION_STATEMENTS.get(key)
     if statement is None:
         binding = relation.target
-        statement = binding.select(relation.by.label("_by")).where(relation.by.in_(sa.bindparam("keys", expanding=True)))
+        statement = binding.select(relation.by.label("_by")).where(one_of_parameter(relation.by, "keys", dialect))
         statement = binding.restrict(statement, districts)
         if relation.order_by:
             statement = statement.order_by(*relation.order_by, binding.key)
@@ -163,7 +163,7 @@ async def load_related(
     unique = sorted({k for k in keys if k is not None}, key=str)
     grouped: dict[object, list[Record]] = defaultdict(list)
     binding = relation.target
-    statement = relation_statement(relation, districts)
+    statement = relation_statement(relation, districts, session.engine.dialect.name)
     by = len(binding.columns())  # the _by column follows the binding's own
     for chunk in _chunks(unique):
         for row in await session.rows(statement, {"keys": chunk}):

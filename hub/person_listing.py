@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from hub.bindings import code_prefix
+from hub.bindings import code_prefix, one_of
 from hub.federation import IN_CHUNK, RequestSources, SourceUnavailable
 from hub.records import BenefitRecord, PersonRecord
 from hub.sources.city import bindings as city_bindings
@@ -191,8 +191,12 @@ def _pid_column(table: sa.Table) -> sa.ColumnElement:
     return table.c.deceased_pid_digits if table is city.tb_funeral_aid else table.c.pid_digits
 
 
+# Where each stream's citizen ID sits in its rows (read by position: this runs for every row read).
+_STREAM_KEY_INDEX = {"ministry": [c.key for c in ministry_bindings.PERSON.columns()].index("citizen_id"), "city": 0}
+
+
 def _stream_key(source: str, row: sa.Row) -> str:
-    return row._mapping[STREAM_KEYS[source]]
+    return row[_STREAM_KEY_INDEX[source]]
 
 
 def _cut(listing: _Listing, streams: dict[str, list[sa.Row] | None]) -> _Round:
@@ -223,6 +227,9 @@ class PersonLister:
         self.can_read_city = can_read_city
         self.districts = districts
         self.unavailable: dict[str, SourceUnavailable] = {}
+
+    def _dialect(self, source: str) -> str:
+        return self.sources[source].engine.dialect.name
 
     async def _rows(self, source: str, statement) -> list[sa.Row] | None:
         if source in self.unavailable:
@@ -312,7 +319,7 @@ class PersonLister:
             return None
         grouped: dict[int, list[sa.Row]] = {index: [] for index in statements}
         for row in rows:
-            grouped[row._mapping[LISTING]].append(row)
+            grouped[row[-1]].append(row)  # the listing's key is the last column
         return grouped
 
     async def _read_streams(self, source: str, listings: list[_Listing],
@@ -345,7 +352,7 @@ class PersonLister:
             for kind, ids in by_kind.items():
                 pid = _pid_column(CITY_KINDS[kind])
                 tag = sa.literal_column(str(kinds.index(kind)), sa.Integer).label("kind")
-                parts.append(sa.select(tag, pid.label("pid")).where(pid.in_(ids)))
+                parts.append(sa.select(tag, pid.label("pid")).where(one_of(pid, ids, self._dialect("city"))))
             rows = await self._rows("city", sa.union_all(*parts))
             for kind_index, pid in rows or []:
                 found[kinds[kind_index]].add(pid)
@@ -355,7 +362,8 @@ class PersonLister:
         p = ministry.person.c
         found: set[str] = set()
         for chunk in _chunks(ids):
-            rows = await self._rows("ministry", sa.select(p.citizen_id).where(p.citizen_id.in_(chunk)))
+            condition = one_of(p.citizen_id, chunk, self._dialect("ministry"))
+            rows = await self._rows("ministry", sa.select(p.citizen_id).where(condition))
             if rows is None:
                 return None
             found.update(r[0] for r in rows)
@@ -368,10 +376,12 @@ class PersonLister:
         for binding in (city_bindings.ELDERLY_ALLOWANCE, city_bindings.DISABILITY_ALLOWANCE):
             pid = binding.table.c.pid_digits
             for chunk in _chunks(ids):
-                statement = binding.restrict(binding.select(pid.label("_by")).where(pid.in_(chunk)), self.districts)
+                condition = one_of(pid, chunk, self._dialect("city"))
+                statement = binding.restrict(binding.select(pid.label("_by")).where(condition), self.districts)
                 rows = await self._rows("city", statement.order_by(binding.key))
+                by = len(binding.columns())  # the _by column follows the binding's own
                 for row in rows or []:
-                    grouped[row._mapping["_by"]].append(binding.to_record(row))
+                    grouped[row[by]].append(binding.to_record(row))
         return grouped
 
     async def _holders_of(self, rounds: list[_Round]) -> list[set[str] | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import strawberry
@@ -20,7 +21,12 @@ PERSON_CURSOR = "person"
 @dataclass
 class PersonEdgeRow:
     node: PersonView
-    cursor: str
+    cursor_key: bytes
+
+    @functools.cached_property
+    def cursor(self) -> str:
+        # Sealed only when asked for: most queries never select an edge's cursor.
+        return encode_cursor(self.cursor_key, PERSON_CURSOR, self.node.citizen_id)
 
 
 @dataclass
@@ -61,7 +67,7 @@ def connection_row(context: Context, lister: PersonLister, person_filter: Person
     """The connection of a listed page (the persons on it are noted for the audit trail)."""
     context.saw(page.persons)
     edges = [
-        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), encode_cursor(context.cursor_key, PERSON_CURSOR, p.citizen_id))
+        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), context.cursor_key)
         for p in page.persons
     ]
     end = encode_cursor(context.cursor_key, PERSON_CURSOR, page.end_cursor) if page.end_cursor else None
