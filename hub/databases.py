@@ -13,6 +13,8 @@ from hub.config import DATABASE_NAMES, SOURCE_NAMES, Settings
 from hub.db import create_engine, engine_kind
 from hub.migrate import current_revision, head_revision
 
+SOURCE_PING_AFTER_IDLE = 5.0
+
 
 @dataclass(frozen=True)
 class DatabaseHealth:
@@ -39,7 +41,12 @@ class Databases:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Databases:
-        engines = {name: create_engine(url) for name, url in settings.database_urls().items()}
+        # Source connections are pinged only after sitting idle (a request reads them in a few
+        # statements, and a failed read is retried once); the store's are pinged on every checkout.
+        engines = {
+            name: create_engine(url, ping_after_idle=SOURCE_PING_AFTER_IDLE if name in SOURCE_NAMES else None)
+            for name, url in settings.database_urls().items()
+        }
         return cls(engines, timeout=settings.source_timeout)
 
     def __getitem__(self, name: str) -> AsyncEngine:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -37,10 +39,12 @@ def engine_kind(engine: AsyncEngine) -> str:
     return "mysql" if name == "mariadb" else name
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, ping_after_idle: float | None = None) -> AsyncEngine:
+    """An engine whose pooled connections are checked before use: on every checkout, or, with
+    ping_after_idle, only those idle for longer than that many seconds (a ping is a round trip)."""
     parsed = async_url(url)
     backend = parsed.get_backend_name()
-    kwargs: dict = {"pool_pre_ping": backend != "sqlite"}
+    kwargs: dict = {"pool_pre_ping": backend != "sqlite" and ping_after_idle is None}
     if backend == "sqlite":
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, **kwargs)
 
@@ -63,9 +67,29 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **kwargs
     )
+    if ping_after_idle is not None:
+        _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, seconds: float) -> None:
+    @sa.event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:  # pragma: no cover - driver hook
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:  # pragma: no cover - driver hook
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure means the connection is not usable
+            # The pool discards this connection and checks out a fresh one.
+            raise sa.exc.DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 def writing(engine: AsyncEngine) -> AsyncEngine:

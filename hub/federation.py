@@ -47,6 +47,7 @@ class SourceSession:
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._failed: SourceUnavailable | None = None
+        self._used = False  # whether the current connection has answered a statement yet
         self.statements = 0
 
     async def rows(self, statement: sa.Executable, parameters: dict | None = None) -> Sequence[sa.Row]:
@@ -60,11 +61,15 @@ class SourceSession:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):
-                    if self._connection is None:
-                        self._connection = await self.engine.connect()
-                    self.statements += 1
-                    result = await self._connection.execute(statement, parameters)
-                    rows = result.all()
+                    try:
+                        rows = await self._execute(statement, parameters)
+                    except sa.exc.DBAPIError as exc:
+                        if not exc.connection_invalidated or self._used:
+                            raise
+                        # A pooled connection the source closed meanwhile (a restart): reads are
+                        # safe to repeat, so once more on a fresh connection.
+                        await self._discard()
+                        rows = await self._execute(statement, parameters)
                 self._record(started, ok=True)
                 return rows
             except TimeoutError:
@@ -76,6 +81,19 @@ class SourceSession:
             self._record(started, ok=False)
             await self._discard()
             raise self._failed
+
+    async def _execute(self, statement: sa.Executable, parameters: dict | None) -> Sequence[sa.Row]:
+        if self._connection is None:
+            self._used = False
+            self._connection = await self.engine.connect()
+            if self.engine.dialect.name == "postgresql":
+                # Each statement is its own snapshot under READ COMMITTED anyway; without a
+                # transaction a read costs one round trip instead of BEGIN, SELECT and ROLLBACK.
+                await self._connection.execution_options(isolation_level="AUTOCOMMIT")
+        self.statements += 1
+        result = await self._connection.execute(statement, parameters)
+        self._used = True
+        return result.all()
 
     def _record(self, started: float, *, ok: bool) -> None:
         if self.breaker is not None:
