@@ -17,6 +17,7 @@ rows a source holds, and barely on how many listings a request makes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -146,11 +147,11 @@ class _Round:
     ministry: list[sa.Row] | None  # None: the ministry stream was not read
     city: list[str] | None  # the city stream's PIDs, valid or not; None: not read
 
-    @property
+    @functools.cached_property
     def ministry_ids(self) -> list[str]:
         return [_stream_key("ministry", row) for row in self.ministry or []]
 
-    @property
+    @functools.cached_property
     def registrants(self) -> list[str]:
         return [pid for pid in self.city or [] if is_valid_citizen_id(pid)]
 

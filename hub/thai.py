@@ -49,11 +49,14 @@ def parse_citizen_id(raw: str) -> str:
     """Normalise a typed citizen ID to 13 digits, or raise InvalidCitizenId saying why."""
     if not isinstance(raw, str):
         raise InvalidCitizenId("a citizen ID must be a string of 13 digits")
-    digits = raw if len(raw) == CITIZEN_ID_LENGTH and raw.isascii() and raw.isdigit() else strip_citizen_id(raw)
-    if len(digits) != CITIZEN_ID_LENGTH:
-        raise InvalidCitizenId(f"a citizen ID has 13 digits, this one has {len(digits)} characters")
-    if not _ASCII_DIGITS.fullmatch(digits):
-        raise InvalidCitizenId("a citizen ID may contain only the digits 0-9 (Thai digits are not accepted)")
+    if len(raw) == CITIZEN_ID_LENGTH and raw.isascii() and raw.isdigit():
+        digits = raw  # the common case: already 13 ASCII digits
+    else:
+        digits = strip_citizen_id(raw)
+        if len(digits) != CITIZEN_ID_LENGTH:
+            raise InvalidCitizenId(f"a citizen ID has 13 digits, this one has {len(digits)} characters")
+        if not _ASCII_DIGITS.fullmatch(digits):
+            raise InvalidCitizenId("a citizen ID may contain only the digits 0-9 (Thai digits are not accepted)")
     if check_digit(digits[:12]) != int(digits[12]):
         raise InvalidCitizenId("the check digit of this citizen ID does not match")
     return digits
