@@ -216,20 +216,21 @@ class HubGraphQL(GraphQL):
         if not wants_ide:
             authorization = request.headers.get("authorization")
             try:
-                subject = await request.app.state.authenticator.authenticate(authorization)
+                subject = await request.app.state.authenticator.authenticate(authorization, check_revocation=False)
+                client_id_var.set(subject.client_id)
+                # The revocation check and the request count share one store transaction.
+                await request.app.state.ledger.admit(subject.client_id, subject.jti,
+                                                     per_minute=self.settings.requests_per_minute)
             except TokenRejected as rejected:
                 request.app.state.metrics.tokens.labels("refused", _reason_category(rejected.reason)).inc()
                 await _unauthenticated(rejected.reason, token_present=bool(authorization))(scope, receive, send)
                 return
-            request.state.subject = subject
-            client_id_var.set(subject.client_id)
-            try:
-                await request.app.state.ledger.count_request(subject.client_id, per_minute=self.settings.requests_per_minute)
             except RateLimited as limited:
                 request.app.state.metrics.rate_limited.labels(limited.limit).inc()
                 await _error(429, "RATE_LIMITED", "too many requests from this client; slow down",
                              headers={"Retry-After": str(limited.retry_after)})(scope, receive, send)
                 return
+            request.state.subject = subject
         started = time.perf_counter()
         try:
             await super().__call__(scope, receive, send)

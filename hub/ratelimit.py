@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.auth.revocation import revoked_among
+from hub.auth.revocation import revoked_among, revoked_in
+from hub.auth.tokens import TokenRejected
 from hub.db import writing
 
 from hub.store.tables import person_read, rate_window
@@ -39,11 +40,12 @@ class RateLimited(Exception):
 
 @dataclass(frozen=True)
 class RequestTally:
-    """One request, to count in its client's minute."""
+    """One request, to count in its client's minute; with its token id, not counted if the token is revoked."""
 
     client_id: str
     per_minute: int
     now: dt.datetime
+    jti: str | None = None
 
     @property
     def counter(self) -> CounterKey:
@@ -116,28 +118,31 @@ async def count_persons(store: AsyncEngine, client_id: str, citizen_ids: Collect
     _raise_if(verdict)
 
 
-def _raise_if(verdict: RateLimited | None) -> None:
+def _raise_if(verdict: Exception | None) -> None:
     if verdict is not None:
         raise verdict
 
 
-async def tally(store: AsyncEngine, tallies: Sequence[Tally]) -> list[RateLimited | None]:
+async def tally(store: AsyncEngine, tallies: Sequence[Tally]) -> list[Exception | None]:
     """Count the tallies in one store transaction; the verdicts are those of counting them one by one, in order.
 
     Each counter gets one upsert for the whole batch; a counter's count before the batch plus
-    the tallies' shares up to and including a tally is that tally's count.
+    the tallies' shares up to and including a tally is that tally's count. A request whose
+    token id is revoked is not counted: its verdict is TokenRejected.
     """
     dialect = store.dialect.name
     async with writing(store).begin() as connection:
-        shares = await _record_persons(connection, dialect, tallies)
-        before = await _add_to_counters(connection, dialect, tallies, shares)
-        await _tidy(connection, tallies)
+        revoked = await revoked_in(connection, {t.jti for t in tallies if isinstance(t, RequestTally) and t.jti})
+        counted = [t for t in tallies if not (isinstance(t, RequestTally) and t.jti in revoked)]
+        shares = await _record_persons(connection, dialect, counted)
+        before = await _add_to_counters(connection, dialect, counted, shares)
+        await _tidy(connection, counted)
     running = dict(before)
-    verdicts = []
-    for item, share in zip(tallies, shares, strict=True):
+    verdicts: dict[int, Exception | None] = {}
+    for item, share in zip(counted, shares, strict=True):
         running[item.counter] += share
-        verdicts.append(item.verdict(running[item.counter]))
-    return verdicts
+        verdicts[id(item)] = item.verdict(running[item.counter])
+    return [verdicts[id(t)] if id(t) in verdicts else TokenRejected("revoked") for t in tallies]
 
 
 async def _record_persons(connection: AsyncConnection, dialect: str, tallies: Sequence[Tally]) -> list[int]:
@@ -199,6 +204,11 @@ async def _add_to_counters(connection: AsyncConnection, dialect: str, tallies: S
     before: dict[CounterKey, int] = {}
     # In key order, so that concurrent hub processes take the row locks in the same order.
     for counter, amount in sorted(amounts.items()):
+        if amount and dialect in ("postgresql", "sqlite"):
+            # The count after the upsert comes back with it.
+            count = (await connection.execute(_add_to_counter(dialect, counter, amount).returning(rate_window.c["count"]))).scalar_one()
+            before[counter] = count - amount
+            continue
         if amount:
             await connection.execute(_add_to_counter(dialect, counter, amount))
         client_id, window = counter
@@ -315,7 +325,7 @@ class RequestLedger:
     def __init__(self, store: AsyncEngine) -> None:
         self.store = store
         self.transactions = 0  # store transactions run: counts and revocation lookups
-        self._counts: _Batcher[Tally, RateLimited | None] = _Batcher("request-ledger", self._count)
+        self._counts: _Batcher[Tally, Exception | None] = _Batcher("request-ledger", self._count)
         self._revocations: _Batcher[str, bool] = _Batcher("revocation-lookups", self._revoked)
 
     def start(self) -> None:
@@ -331,6 +341,11 @@ class RequestLedger:
         """As count_request, counted with the concurrent calls."""
         _raise_if(await self._counts.submit(RequestTally(client_id, per_minute, now or _now())))
 
+    async def admit(self, client_id: str, jti: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
+        """Check the token id against the revoked ones and count the request, in the batch's one
+        transaction: TokenRejected if revoked (then not counted), RateLimited past the limit."""
+        _raise_if(await self._counts.submit(RequestTally(client_id, per_minute, now or _now(), jti)))
+
     async def count_persons(self, client_id: str, citizen_ids: Collection[str], *, per_hour: int,
                             now: dt.datetime | None = None) -> None:
         """As count_persons, counted with the concurrent calls."""
@@ -342,7 +357,7 @@ class RequestLedger:
         """As hub.auth.revocation.is_revoked, looked up with the concurrent calls."""
         return await self._revocations.submit(jti)
 
-    async def _count(self, tallies: list[Tally]) -> list[RateLimited | None]:
+    async def _count(self, tallies: list[Tally]) -> list[Exception | None]:
         self.transactions += 1
         return await tally(self.store, tallies)
 

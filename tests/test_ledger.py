@@ -154,6 +154,21 @@ async def test_revocation_lookups_in_one_batch(store, ledger):
     assert ledger.transactions == 1
 
 
+async def test_admission_refuses_revoked_tokens_without_counting_them(store, ledger):
+    revoked, kept = uuid.uuid4().hex, uuid.uuid4().hex
+    await revoke(store, revoked, int(time.time()) + 3600)
+    client_id = client()
+    calls = [ledger.admit(client_id, jti, per_minute=2, now=NOW) for jti in (kept, revoked, kept, revoked, kept)]
+    results = await outcomes(calls)
+    assert [type(r).__name__ if r else None for r in results] == [
+        None, "TokenRejected", None, "TokenRejected", "RateLimited"]
+    assert ledger.transactions == 1
+    async with store.connect() as connection:
+        count = (await connection.execute(
+            sa.select(rate_window.c["count"]).where(rate_window.c.client_id == client_id))).scalar_one()
+    assert count == 3  # the revoked token's requests were not counted
+
+
 async def test_a_batch_costs_fewer_transactions_than_its_calls(store, ledger):
     calls = 20
     await outcomes([ledger.count_request(client(), per_minute=5, now=NOW) for _ in range(calls)])
@@ -216,5 +231,5 @@ def test_the_app_counts_and_checks_tokens_through_its_ledger(migrated_databases)
             before = ledger.transactions
             http.post("/graphql", json={"query": '{ district(code: "1001") { code } }'},
                       headers={"Authorization": f"Bearer {token}"})
-            # The revocation lookup and the request count.
-            assert ledger.transactions - before == 2
+            # The revocation lookup and the request count, in one transaction.
+            assert ledger.transactions - before == 1

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.db import writing
 
@@ -42,5 +42,12 @@ async def revoked_among(store: AsyncEngine, jtis: Collection[str]) -> set[str]:
     if not jtis:
         return set()
     async with store.connect() as connection:
-        rows = await connection.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti.in_(sorted(jtis))))
+        return await revoked_in(connection, jtis)
+
+
+async def revoked_in(connection: AsyncConnection, jtis: Collection[str]) -> set[str]:
+    """Which of the token ids are revoked, read on a connection already open (one statement)."""
+    if not jtis:
+        return set()
+    rows = await connection.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti.in_(sorted(jtis))))
     return {row[0] for row in rows}
