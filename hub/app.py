@@ -33,6 +33,7 @@ from hub.databases import Databases
 from hub.federation import RequestSources
 from hub.logs import client_id_var, install_context, request_id_var
 from hub.metrics import Metrics
+from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimited, RequestLedger
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
@@ -180,6 +181,7 @@ class HubGraphQL(GraphQL):
         )
         self.settings = settings
         self.plans = compiled.PlanCache(schema._schema)
+        self.persisted = PersistedQueries()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -201,7 +203,7 @@ class HubGraphQL(GraphQL):
             except BodyTooLarge:
                 await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
                 return
-            refusal = self._precheck(body)
+            refusal, body = self._precheck(body)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
@@ -245,24 +247,33 @@ class HubGraphQL(GraphQL):
                 if context.sources is not None:
                     await context.sources.close()
 
-    def _precheck(self, body: bytes) -> Response | None:
+    def _precheck(self, body: bytes) -> tuple[Response | None, bytes]:
+        """A refusal, or None and the body to run (a persisted query's document filled in)."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error(400, "BAD_USER_INPUT", "the request body is not valid JSON")
+            return _error(400, "BAD_USER_INPUT", "the request body is not valid JSON"), body
         if isinstance(payload, list):
-            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request")
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string')
-        query = payload["query"]
-        errors = precheck(self.schema._schema, query)
+            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request"), body
+        if not isinstance(payload, dict):
+            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body
+        persisted = self.persisted.resolve(payload)
+        if isinstance(persisted, PersistedQueryError):
+            return JSONResponse({"errors": [{"message": persisted.message, "extensions": {"code": persisted.code}}]},
+                                status_code=persisted.status), body
+        if persisted is not None:
+            payload["query"] = persisted
+            body = orjson.dumps(payload)
+        if not isinstance(payload.get("query"), str):
+            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body
+        errors = precheck(self.schema._schema, payload["query"])
         if not errors:
-            return None
+            return None, body
         return JSONResponse(
             {"errors": [{"message": e.message, "extensions": {"code": (e.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")}}
                         for e in errors]},
             status_code=200,
-        )
+        ), body
 
     def encode_json(self, data) -> bytes:
         return orjson.dumps(data)
