@@ -24,7 +24,7 @@ def mint(settings: Settings, scope: str, *, districts=None, purpose="test", ttl=
             key,
             issuer=overrides.get("issuer", settings.issuer),
             audience=overrides.get("audience", settings.audience),
-            client_id="test-client",
+            client_id=overrides.get("client_id", "test-client"),
             scopes=parse_scopes(scope),
             districts=frozenset(districts) if districts else None,
             purpose=purpose,
