@@ -10,7 +10,6 @@ committed before its response is sent: nothing is shown that was not audited.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -21,13 +20,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.batching import Batcher
 from hub.db import writing
 
 from hub.store.tables import audit_head, audit_log, audit_subject
 
 log = logging.getLogger("hub.audit")
 GENESIS = "0" * 64
-MAX_BATCH = 256
 
 
 class AuditUnavailable(Exception):
@@ -130,28 +129,23 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
 
 
 class AuditWriter:
-    """Group commit: entries queued by concurrent requests are written together."""
+    """Group commit: entries queued by concurrent requests are written together, each request
+    answered once its entry is committed. Not started (tests, the CLI) or stopped, an entry is
+    written on its own; stopping writes everything already queued first."""
 
     def __init__(self, store: AsyncEngine) -> None:
         self.store = store
-        self._queue: asyncio.Queue[tuple[AuditEntry, asyncio.Future]] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self._batches: Batcher[AuditEntry, int] = Batcher("audit-writer", self._write)
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return self._batches.depth
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-writer")
+        self._batches.start()
 
     async def record(self, entry: AuditEntry) -> int:
-        if self._task is None or self._task.done():
-            # Not started (tests, CLI) or stopped: write directly.
-            return (await self._write([entry]))[0]
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put((entry, future))
-        return await future
+        return await self._batches.submit(entry)
 
     async def _write(self, entries: list[AuditEntry]) -> list[int]:
         try:
@@ -160,34 +154,9 @@ class AuditWriter:
             log.error("audit write failed: %s", type(exc).__name__)
             raise AuditUnavailable() from None
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                ids = await self._write([entry for entry, _ in batch])
-            except AuditUnavailable as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), entry_id in zip(batch, ids, strict=True):
-                if not future.done():
-                    future.set_result(entry_id)
-
     async def stop(self) -> None:
         """Write what is queued, then stop (graceful shutdown)."""
-        if self._task is None:
-            return
-        while not self._queue.empty():
-            await asyncio.sleep(0.01)
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._task = None
+        await self._batches.stop()
 
 
 @dataclass(frozen=True)

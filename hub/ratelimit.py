@@ -7,12 +7,10 @@ the requests of the batch had been counted one after another, in the order they 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -20,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.auth.revocation import revoked_among, revoked_in
 from hub.auth.tokens import TokenRejected
+from hub.batching import Batcher
 from hub.db import writing
 
 from hub.store.tables import person_read, rate_window
 
-# Calls taken into one batch at most; IDs per IN list when looking up persons already recorded.
-MAX_BATCH = 256
+# IDs per IN list when looking up persons already recorded.
 ID_CHUNK = 2000
 
 CounterKey = tuple[str, str]  # (client_id, window): one row of rate_window
@@ -238,81 +236,6 @@ async def _tidy(connection: AsyncConnection, tallies: Sequence[Tally]) -> None:
         )
 
 
-Item = TypeVar("Item")
-Result = TypeVar("Result")
-
-
-class _Batcher(Generic[Item, Result]):
-    """One background task handing everything queued to `run` as one batch; each caller awaits its own result.
-
-    Not started, or stopped, each call is run as a batch of its own, in the caller's task.
-    """
-
-    def __init__(self, name: str, run: Callable[[list[Item]], Awaitable[list[Result]]]) -> None:
-        self.name = name
-        self._run = run
-        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=self.name)
-
-    async def submit(self, item: Item) -> Result:
-        if self._task is None or self._task.done():
-            [result] = await self._run([item])
-            return result
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, future))
-        return await future
-
-    async def stop(self) -> None:
-        """Finish what is queued, then stop; calls made meanwhile run on their own."""
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._queue.put_nowait(None)  # the end mark: nothing can be queued after it
-        await task
-
-    async def _loop(self) -> None:
-        while True:
-            batch, ending = self._take(await self._queue.get())
-            if batch:
-                await self._settle(batch)
-            if ending:
-                return
-
-    def _take(
-        self, first: tuple[Item, asyncio.Future[Result]] | None
-    ) -> tuple[list[tuple[Item, asyncio.Future[Result]]], bool]:
-        """The first entry and what is queued behind it, up to MAX_BATCH; and whether the end mark was met."""
-        batch = []
-        entry = first
-        while entry is not None:
-            batch.append(entry)
-            if len(batch) >= MAX_BATCH or self._queue.empty():
-                return batch, False
-            entry = self._queue.get_nowait()
-        return batch, True
-
-    async def _settle(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
-        futures = [future for _, future in batch]
-        try:
-            results = await self._run([item for item, _ in batch])
-        except Exception as exc:  # noqa: BLE001 - every caller fails as its own call would have
-            for future in futures:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        for future, result in zip(futures, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-
-
 class RequestLedger:
     """Group commit for what the store is asked on every request: the rate counts and the revocation lookup.
 
@@ -325,8 +248,8 @@ class RequestLedger:
     def __init__(self, store: AsyncEngine) -> None:
         self.store = store
         self.transactions = 0  # store transactions run: counts and revocation lookups
-        self._counts: _Batcher[Tally, Exception | None] = _Batcher("request-ledger", self._count)
-        self._revocations: _Batcher[str, bool] = _Batcher("revocation-lookups", self._revoked)
+        self._counts: Batcher[Tally, Exception | None] = Batcher("request-ledger", self._count)
+        self._revocations: Batcher[str, bool] = Batcher("revocation-lookups", self._revoked)
 
     def start(self) -> None:
         self._counts.start()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.audit import AuditEntry, append, verify
+from hub.audit import AuditEntry, append, verify, AuditWriter
 from hub.bootstrap import migrate_all
 from hub.cli import main as cli_main
 from hub.databases import Databases
@@ -135,3 +135,20 @@ def test_concurrent_appends_form_one_chain(fresh):
         return await verify(engine)
 
     assert asyncio.run(_store_work(fresh.urls, scenario)) == (20, None)
+
+
+def test_stopping_the_writer_answers_every_queued_entry(fresh):
+    async def scenario(engine):
+        writer = AuditWriter(engine)
+        writer.start()
+        pending = [asyncio.create_task(writer.record(_entry(i))) for i in range(40)]
+        await asyncio.sleep(0)  # queued, and the first batch under way
+        await writer.stop()
+        ids = await asyncio.wait_for(asyncio.gather(*pending), 30)
+        after = await writer.record(_entry(99))  # stopped: written on its own
+        return sorted(ids), after, await verify(engine)
+
+    ids, after, verified = asyncio.run(_store_work(fresh.urls, scenario))
+    assert ids == list(range(1, 41))
+    assert after == 41
+    assert verified == (41, None)
