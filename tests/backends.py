@@ -15,6 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.db import async_url
+
 POSTGRES_ADMIN = os.environ.get("HUB_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN = os.environ.get("HUB_TEST_MARIADB", "mysql+asyncmy://root@127.0.0.1:3306/mysql")
 
@@ -98,3 +100,13 @@ async def drop_databases(databases: TestDatabases) -> None:
     for name in ("ministry", "store"):
         await _admin(POSTGRES_ADMIN, f'DROP DATABASE IF EXISTS "{names[name]}" WITH (FORCE)')
     await _admin(MARIADB_ADMIN, f"DROP DATABASE IF EXISTS `{names['city']}`")
+
+
+async def read_sql(url: str, query: str) -> list:
+    """Rows of plain SQL on a database (tests read the seeded data independently of the hub's adapters)."""
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(sa.text(query))).all()
+    finally:
+        await engine.dispose()

@@ -12,12 +12,10 @@ import re
 from collections import defaultdict
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.testclient import TestClient
 
 from hub.app import create_app
-from hub.db import async_url
+from tests.backends import read_sql
 from tests.conftest import settings_for
 from tests.tokens import mint
 
@@ -43,21 +41,12 @@ def model_be_date(text: str) -> dt.date | None:
         return None
 
 
-async def _read(url: str, query: str) -> list:
-    engine = create_async_engine(async_url(url))
-    try:
-        async with engine.connect() as connection:
-            return (await connection.execute(sa.text(query))).all()
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def model(seeded_databases):
     urls = seeded_databases.urls
-    ministry = asyncio.run(_read(urls["ministry"], "SELECT citizen_id, first_name_th, birth_date, death_date, subdistrict_code FROM person"))
-    elder = asyncio.run(_read(urls["city"], "SELECT reg_id, pid, fname, birth_be, dist_id, status FROM tb_elder_allow ORDER BY reg_id"))
-    disab = asyncio.run(_read(urls["city"], "SELECT reg_id, pid, fname, birth_be, dist_id, status FROM tb_disab_allow ORDER BY reg_id"))
+    ministry = asyncio.run(read_sql(urls["ministry"], "SELECT citizen_id, first_name_th, birth_date, death_date, subdistrict_code FROM person"))
+    elder = asyncio.run(read_sql(urls["city"], "SELECT reg_id, pid, fname, birth_be, dist_id, status FROM tb_elder_allow ORDER BY reg_id"))
+    disab = asyncio.run(read_sql(urls["city"], "SELECT reg_id, pid, fname, birth_be, dist_id, status FROM tb_disab_allow ORDER BY reg_id"))
     persons = {row[0]: row for row in ministry}
     city_by_id: dict[str, dict[str, list]] = defaultdict(lambda: {"elder": [], "disab": []})
     raw_forms: dict[str, set[str]] = defaultdict(set)
