@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.batching import Batcher
@@ -91,6 +92,18 @@ def _values(entry: AuditEntry) -> dict:
     }
 
 
+def _subjects_insert(dialect: str, subjects: list[dict]) -> tuple:
+    """The statement (and parameters) recording whose data the entries touched. On PostgreSQL one
+    INSERT of two unnested arrays: a read of 1,000 persons is one statement, not 1,000 rows sent
+    one by one."""
+    if dialect != "postgresql":
+        return (sa.insert(audit_subject), subjects)
+    ids = sa.bindparam("ids", [s["audit_id"] for s in subjects], type_=postgresql.ARRAY(sa.BigInteger))
+    citizens = sa.bindparam("citizens", [s["citizen_id"] for s in subjects], type_=postgresql.ARRAY(sa.String))
+    rows = sa.select(sa.func.unnest(ids), sa.func.unnest(citizens))
+    return (sa.insert(audit_subject).from_select(["audit_id", "citizen_id"], rows),)
+
+
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
     """Append entries to the chain in one transaction; returns their ids."""
     async with writing(store).begin() as connection:
@@ -121,7 +134,7 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
         ids.append(last_id)
     await connection.execute(sa.insert(audit_log), rows)
     if subjects:
-        await connection.execute(sa.insert(audit_subject), subjects)
+        await connection.execute(*_subjects_insert(connection.dialect.name, subjects))
     await connection.execute(
         sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
     )
