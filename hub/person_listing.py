@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,8 @@ from hub.thai import age_on, is_valid_citizen_id, years_before
 
 MAX_ROUNDS = 8
 MAX_BATCH = 20_000
+# The share of matches assumed when a listing has seen none yet.
+MIN_SHARE = 0.02
 CITY_KINDS = {
     "ELDERLY_ALLOWANCE": city.tb_elder_allow,
     "DISABILITY_ALLOWANCE": city.tb_disab_allow,
@@ -102,6 +105,7 @@ class _Listing:
     cursor: str | None
     batch: int
     found: list[ListedPerson] = field(default_factory=list)
+    read: int = 0  # IDs the streams gave so far (the share of matches sizes the next batch)
     exhausted: bool = False
     done: bool = False
     # A stream that returned less than a full batch has nothing beyond what it returned: its rows
@@ -113,13 +117,19 @@ class _Listing:
         return cls(person_filter, first, after, after, max(2 * first + 1, 200))
 
     def grow(self) -> None:
-        # A selective filter (a benefit few hold, a narrow age band) found too little: read
-        # further each round, so a page needs few rounds whatever the filter.
-        self.batch = min(self.batch * 2, MAX_BATCH)
+        """A selective filter (a benefit few hold, a narrow age band) found too little: the next
+        batch is sized by the share of matches seen so far (each round re-reads the matching rows
+        from the cursor on, so fewer, right-sized rounds cost the sources least); never smaller
+        than twice the last, so a page needs few rounds whatever the filter."""
+        share = max(len(self.found) / self.read, MIN_SHARE) if self.read else MIN_SHARE
+        wanted = math.ceil((self.first + 1 - len(self.found)) / share * 1.25)
+        self.batch = min(max(wanted, 2 * self.batch), MAX_BATCH)
 
-    def advance(self, horizon: str | None, persons: list[ListedPerson]) -> None:
-        """Take one round's persons; the listing is done once both streams ran out or the page is over-full."""
+    def advance(self, horizon: str | None, persons: list[ListedPerson], read: int) -> None:
+        """Take one round's persons (of `read` streamed IDs); the listing is done once both streams
+        ran out or the page is over-full."""
         self.found.extend(persons)
+        self.read += read
         if horizon is None:
             self.exhausted = self.done = True
             return
@@ -486,7 +496,8 @@ class PersonLister:
         })
         full_rows = await self._ministry_rows(kept) if kept else {}
         for r, held, registrants in zip(rounds, holders, city_only):
-            r.listing.advance(r.horizon, self._persons(r, held, registrants, full_rows))
+            read = max(len(r.ministry_ids), len(r.city or []))
+            r.listing.advance(r.horizon, self._persons(r, held, registrants, full_rows), read)
 
     async def pages(self, requests: Sequence[tuple[PersonFilter, int, str | None]]) -> list[PersonPage]:
         """For each (filter, first, after), the page page() would give for it, all listed together."""
