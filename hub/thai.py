@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import re
 
@@ -49,6 +50,13 @@ def parse_citizen_id(raw: str) -> str:
     """Normalise a typed citizen ID to 13 digits, or raise InvalidCitizenId saying why."""
     if not isinstance(raw, str):
         raise InvalidCitizenId("a citizen ID must be a string of 13 digits")
+    return _parse_citizen_id(raw)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parse_citizen_id(raw: str) -> str:
+    # Remembered for the most recent IDs (a large page checks thousands, mostly the same ones
+    # request after request); a refused ID is not remembered and is checked again each time.
     if len(raw) == CITIZEN_ID_LENGTH and raw.isascii() and raw.isdigit():
         digits = raw  # the common case: already 13 ASCII digits
     else:

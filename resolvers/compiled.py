@@ -18,6 +18,7 @@ context, so the two paths answer every operation alike (tests/test_compiled.py c
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,12 +88,17 @@ class FieldPlan:
     serialize: Callable[[Any], Any] | None = None  # leaf fields
     child: ObjectPlan | None = None  # object fields
     typename: str = ""
+    city_identity: bool = False  # needs the parent person's city registrations
 
 
 @dataclass(eq=False)
 class ObjectPlan:
     type_name: str
     fields: list[FieldPlan]
+
+    @functools.cached_property
+    def city_identity(self) -> bool:
+        return any(f.city_identity for f in self.fields)
 
 
 @dataclass(eq=False)
@@ -187,7 +193,10 @@ class _Compiler:
         if resolver is not None:
             function = resolver.wrapped_func
             relation_for = getattr(function, "relation_for", None)
-            if relation_for is not None:
+            if getattr(function, "city_identity", False):
+                # Read once the parents' city registrations are complete (see _Run.complete_city).
+                plan.kind, plan.call, plan.city_identity = RESOLVER, function.value, True
+            elif relation_for is not None:
                 plan.kind, plan.relation_for = RELATION, relation_for
                 plan.many, plan.ministry_only = function.many, function.ministry_only
             elif (not resolver.is_async and not resolver.arguments and resolver.info_parameter is None
@@ -316,7 +325,22 @@ class _Run:
                 out.append(records if plan.many else (records[0] if records else None))
         return out
 
+    async def complete_city(self, views: list[PersonView]) -> None:
+        """Complete the city registrations of persons listed from the ministry's side, all at once."""
+        wanted = [v for v in views if not v.city_complete]
+        if not wanted:
+            return
+        if Scope.CITY_READ in self.context.subject.scopes:
+            ids = [v.citizen_id for v in wanted]
+            loaded = [await self.load(relation, ids) for relation in CITY_IDENTITY]
+            for view in wanted:
+                view.city = [record for found in loaded for record in found.get(view.citizen_id, [])]
+        for view in wanted:
+            view.city_complete = True
+
     async def complete(self, parents: list, plan: ObjectPlan) -> list[dict]:
+        if plan.city_identity:
+            await self.complete_city(parents)
         columns: list[list | None] = [None] * len(plan.fields)
         relations = [(i, f) for i, f in enumerate(plan.fields) if f.kind == RELATION]
         if relations:

@@ -67,7 +67,7 @@ def connection_row(context: Context, lister: PersonLister, person_filter: Person
     """The connection of a listed page (the persons on it are noted for the audit trail)."""
     context.saw(page.persons)
     edges = [
-        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city), context.cursor_key)
+        PersonEdgeRow(PersonView(p.citizen_id, p.ministry, p.city, city_complete=p.ministry is None), context.cursor_key)
         for p in page.persons
     ]
     end = encode_cursor(context.cursor_key, PERSON_CURSOR, page.end_cursor) if page.end_cursor else None

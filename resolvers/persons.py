@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
 
 import strawberry
@@ -32,10 +33,14 @@ class PersonView:
     ministry: PersonRecord | None = None
     city: list[BenefitRecord] = field(default_factory=list)
     unavailable: set[str] = field(default_factory=set)
+    # Whether `city` holds all the person's city registrations the token may see. A person listed
+    # or reached from the ministry's side has them read only when a field needs them.
+    city_complete: bool = True
+    city_loading: asyncio.Task | None = None
 
     @classmethod
     def of_ministry(cls, record: PersonRecord) -> PersonView:
-        return cls(citizen_id=record.citizen_id, ministry=record)
+        return cls(citizen_id=record.citizen_id, ministry=record, city_complete=False)
 
     def _identity(self, name: str):
         if self.ministry is not None:
@@ -140,6 +145,46 @@ async def load_person(info: strawberry.Info[Context], citizen_id: str) -> Person
 
 async def person(info: strawberry.Info[Context], citizen_id: str) -> PersonView | None:
     return await load_person(info, citizen_id)
+
+
+async def complete_city(root: PersonView, info: strawberry.Info[Context]) -> None:
+    """Read the person's city registrations if not yet read (once, whichever field asks first)."""
+    if root.city_complete:
+        return
+    if root.city_loading is None:
+        root.city_loading = asyncio.ensure_future(_load_city(root, info))
+    await root.city_loading
+
+
+async def _load_city(root: PersonView, info: strawberry.Info[Context]) -> None:
+    context = info.context
+    if Scope.CITY_READ in context.subject.scopes:
+        try:
+            root.city = await _city_identity(info, root.citizen_id)
+        except SourceUnavailable as exc:
+            # Listed without the city's part; said once per request, not once per person.
+            if ("city-identity", exc.source) not in context.reported_outages:
+                context.reported_outages.add(("city-identity", exc.source))
+                from resolvers.connections import report_partial
+
+                report_partial(info, [exc])
+    root.city_complete = True
+
+
+async def person_sources(root: PersonView, info: strawberry.Info[Context]) -> list[str]:
+    await complete_city(root, info)
+    return root.sources
+
+
+async def person_provenance(root: PersonView, info: strawberry.Info[Context]) -> list[Provenance]:
+    await complete_city(root, info)
+    return root.provenance
+
+
+# What the compiled execution path reads: these need the person's city registrations, then the attribute.
+for _resolver, _attribute in ((person_sources, "sources"), (person_provenance, "provenance")):
+    _resolver.city_identity = True
+    _resolver.value = operator.attrgetter(_attribute)
 
 
 def person_district(root: PersonView):

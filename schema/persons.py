@@ -20,7 +20,7 @@ from schema.scalars import CitizenId
 )
 class Person:
     citizen_id: CitizenId = strawberry.field(description="Citizen ID (masked without pii:read).", extensions=masked("citizen_id"))
-    sources: list[str] = strawberry.field(description="Which sources know this person: ministry, city or both.")
+    sources: list[str] = strawberry.field(resolver=resolve.person_sources, description="Which sources know this person: ministry, city or both.")
     nationality: str | None = strawberry.field(description="Nationality (ISO 3166 alpha-2), from the ministry.")
     title: str | None = strawberry.field(description="Title (นาย, นาง, นางสาว, ...).")
     first_name: str | None = strawberry.field(description="First name in Thai (an initial without pii:read).", extensions=masked("name"))
@@ -43,7 +43,7 @@ class Person:
     funeral_aid: list[Benefit] | None = strawberry.field(resolver=resolve.funeral_aid, description="Funeral aid paid for this person's death (city).", permission_classes=[CityRead])
     homeless_records: list[HomelessPerson] | None = strawberry.field(resolver=resolve.homeless_records, description="Homeless outreach records (city).", permission_classes=[CityRead])
     housing_applications: list[HousingApplication] | None = strawberry.field(resolver=resolve.housing_applications, description="Housing applications (city).", permission_classes=[CityRead])
-    provenance: list[Provenance] = strawberry.field(description="Every source record that makes up this person.")
+    provenance: list[Provenance] = strawberry.field(resolver=resolve.person_provenance, description="Every source record that makes up this person.")
 
 
 @strawberry.input(description="Which persons to list. All given conditions must hold.")

@@ -257,6 +257,21 @@ def test_persons_lists_both_sources_once_each_in_order(app_client, full_token):
     assert total == len(ALL_VALID_IDS)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_listed_person_shows_the_same_sources_and_provenance_as_when_asked_alone(unified, compiled):
+    settings = settings_for(unified.urls, compiled_execution=compiled)
+    token = mint(settings, FULL, purpose="case review")
+    fields = "citizenId sources provenance { source sourceKey }"
+    with TestClient(create_app(settings)) as client:
+        alone = query(client, token, f"query($id: CitizenId!) {{ person(citizenId: $id) {{ {fields} }} }}", {"id": BOTH})
+        listed = query(client, token, f'{{ persons(first: 100, filter: {{districtCode: "1001"}}) {{ edges {{ node {{ {fields} }} }} }} }}')
+        members = query(client, token, f"{{ household(id: 501) {{ members {{ {fields} }} }} }}")
+    node = next(e["node"] for e in listed["data"]["persons"]["edges"] if e["node"]["citizenId"] == BOTH)
+    assert alone["data"]["person"]["sources"] == ["ministry", "city"]
+    assert node == alone["data"]["person"]
+    assert members["data"]["household"]["members"] == [alone["data"]["person"]]
+
+
 def test_persons_filtered_by_district(app_client, full_token):
     # Ministry persons by their ministry district; the city-only person by the city's district (1004).
     seen, total = _walk(app_client, full_token, {"districtCode": "1001"})
