@@ -114,7 +114,12 @@ _BE_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*")
 
 def parse_be_string(raw: str) -> dt.date:
     """Parse 'DD/MM/YYYY' (Buddhist Era) to a CE date, or raise InvalidBuddhistEraDate."""
-    match = _BE_DATE.fullmatch(raw or "")
+    return _parse_be_string(raw if isinstance(raw, str) else "")
+
+
+@functools.lru_cache(maxsize=65_536)  # about 180 years of distinct dates; a refused one is not kept
+def _parse_be_string(raw: str) -> dt.date:
+    match = _BE_DATE.fullmatch(raw)
     if not match:
         raise InvalidBuddhistEraDate("a Buddhist-Era date is written DD/MM/YYYY")
     day, month, be = (int(g) for g in match.groups())

@@ -457,10 +457,7 @@ async def _persons_roots(run: _Run, arguments: list[dict]) -> list:
         after = decode_cursor(context.cursor_key, PERSON_CURSOR, args.get("after"))
         filters.append(person_filter)
         requests.append((person_filter, size, after))
-    if hasattr(lister, "pages"):
-        pages = await lister.pages(requests)
-    else:
-        pages = [await lister.page(f, first=size, after=after) for f, size, after in requests]
+    pages = await lister.pages(requests)  # all the listings' rounds together
     if any(page.unavailable for page in pages):
         raise Fallback("source unavailable")
     return [connection_row(context, lister, f, page) for f, page in zip(filters, pages, strict=True)]
