@@ -198,11 +198,6 @@ def _city_tables(person_filter: PersonFilter) -> list[sa.Table]:
     return [city.tb_elder_allow, city.tb_disab_allow]
 
 
-def _narrow(person_filter: PersonFilter) -> bool:
-    """Whether the ministry stream of this filter carries citizen IDs only (see _ministry_statement)."""
-    return person_filter.benefit_kind in CITY_KINDS
-
-
 def _pid_column(table: sa.Table) -> sa.ColumnElement:
     return table.c.deceased_pid_digits if table is city.tb_funeral_aid else table.c.pid_digits
 
@@ -259,10 +254,7 @@ class PersonLister:
     # The ministry stream: persons whose ministry record matches.
     def _ministry_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None) -> sa.Select:
         binding = ministry_bindings.PERSON
-        # A listing that keeps only the holders of a city benefit streams citizen IDs alone; the
-        # records of those it keeps are read afterwards (most streamed persons hold none).
-        columns = sa.select(ministry.person.c.citizen_id) if _narrow(person_filter) else binding.select()
-        statement = binding.restrict(columns, self.districts)
+        statement = binding.restrict(binding.select(), self.districts)
         p = ministry.person.c
         if after is not None:
             statement = statement.where(p.citizen_id > after)
@@ -346,20 +338,13 @@ class PersonLister:
         """Each listing's next batch of one stream (None: not read); a stream that ran out is served its rest."""
         if statement is None:
             return [None] * len(listings)
-        # Statements of the same columns are read together (narrow ministry streams apart from full ones).
-        shapes: dict[int, dict[int, sa.Select]] = defaultdict(dict)
+        statements: dict[int, sa.Select] = {}
         for index, listing in enumerate(listings):
             if source not in listing.rests:
                 query = statement(listing.filter, listing.cursor, listing.batch)
                 if query is not None:
-                    shapes[len(query.selected_columns)][index] = query
-        read: dict[int, list[sa.Row]] | None = {}
-        for statements in shapes.values():
-            part = await self._tagged_rows(source, statements)
-            if part is None:
-                read = None
-                break
-            read.update(part)
+                    statements[index] = query
+        read = await self._tagged_rows(source, statements)
         if read is None:
             return [None] * len(listings)
         return [read.get(index, listing.rests.get(source)) for index, listing in enumerate(listings)]
@@ -451,26 +436,15 @@ class PersonLister:
         records = await self._city_records(sorted(set().union(*city_only)))
         return [{cid: records[cid] for cid in ids} for ids in city_only]
 
-    async def _ministry_rows(self, ids: list[str]) -> dict[str, sa.Row]:
-        """The full ministry rows of persons a narrow stream kept, by citizen ID (none if unavailable)."""
-        binding = ministry_bindings.PERSON
-        found: dict[str, sa.Row] = {}
-        for chunk in _chunks(ids):
-            condition = one_of(ministry.person.c.citizen_id, chunk, self._dialect("ministry"))
-            rows = await self._rows("ministry", binding.restrict(binding.select().where(condition), self.districts))
-            found.update((row[_STREAM_KEY_INDEX["ministry"]], row) for row in rows or [])
-        return found
-
     @staticmethod
-    def _persons(r: _Round, holders: set[str] | None, city_only: dict[str, list[BenefitRecord]],
-                 full_rows: dict[str, sa.Row]) -> list[ListedPerson]:
+    def _persons(r: _Round, holders: set[str] | None,
+                 city_only: dict[str, list[BenefitRecord]]) -> list[ListedPerson]:
         """The round's persons matching its listing's filter, in citizen-ID order."""
         person_filter = r.listing.filter
-        narrow = _narrow(person_filter)
         persons = [
-            ListedPerson(cid, ministry_bindings.PERSON.to_record(full_rows[cid] if narrow else row), [])
+            ListedPerson(cid, ministry_bindings.PERSON.to_record(row), [])
             for cid, row in zip(r.ministry_ids, r.ministry or [])
-            if (holders is None or cid in holders) and (not narrow or cid in full_rows)
+            if holders is None or cid in holders
         ]
         for cid, records in city_only.items():
             birth = next((record.birth_date for record in records if record.birth_date), None)
@@ -490,14 +464,9 @@ class PersonLister:
         ]
         # Holders are asked of the city while the ministry is asked which registrants it knows.
         holders, city_only = await asyncio.gather(self._holders_of(rounds), self._city_only(rounds))
-        kept = sorted({
-            cid for r, held in zip(rounds, holders) if _narrow(r.listing.filter)
-            for cid in r.ministry_ids if held is None or cid in held
-        })
-        full_rows = await self._ministry_rows(kept) if kept else {}
         for r, held, registrants in zip(rounds, holders, city_only):
             read = max(len(r.ministry_ids), len(r.city or []))
-            r.listing.advance(r.horizon, self._persons(r, held, registrants, full_rows), read)
+            r.listing.advance(r.horizon, self._persons(r, held, registrants), read)
 
     async def pages(self, requests: Sequence[tuple[PersonFilter, int, str | None]]) -> list[PersonPage]:
         """For each (filter, first, after), the page page() would give for it, all listed together."""
