@@ -439,19 +439,24 @@ class PersonLister:
     @staticmethod
     def _persons(r: _Round, holders: set[str] | None,
                  city_only: dict[str, list[BenefitRecord]]) -> list[ListedPerson]:
-        """The round's persons matching its listing's filter, in citizen-ID order."""
+        """The round's persons matching its listing's filter, in citizen-ID order: as many as the
+        page can still take (and one more, which tells that a next page exists); the records of
+        the others, which the page would drop, are never built."""
         person_filter = r.listing.filter
-        persons = [
-            ListedPerson(cid, ministry_bindings.PERSON.to_record(row), [])
-            for cid, row in zip(r.ministry_ids, r.ministry or [])
-            if holders is None or cid in holders
+        # (citizen ID, the ministry's row, or the city's records of a person only the city knows)
+        matches: list[tuple[str, sa.Row | None, list[BenefitRecord]]] = [
+            (cid, row, []) for cid, row in zip(r.ministry_ids, r.ministry or []) if holders is None or cid in holders
         ]
         for cid, records in city_only.items():
             birth = next((record.birth_date for record in records if record.birth_date), None)
             if person_filter.age_matches(birth):
-                persons.append(ListedPerson(cid, None, list(records)))
-        persons.sort(key=lambda p: p.citizen_id)
-        return persons
+                matches.append((cid, None, list(records)))
+        matches.sort(key=lambda match: match[0])
+        room = max(r.listing.first + 1 - len(r.listing.found), 0)
+        return [
+            ListedPerson(cid, ministry_bindings.PERSON.to_record(row) if row is not None else None, records)
+            for cid, row, records in matches[:room]
+        ]
 
     async def _round(self, listings: list[_Listing]) -> None:
         """One round for every listing still running: one statement per stream, then the checks."""
