@@ -264,11 +264,9 @@ class PlanCache:
 
     def get(self, query: str, operation_name: str | None, scopes: frozenset) -> OperationPlan | None:
         key = (query, operation_name, scopes)
-        try:
+        if key in self._plans:  # None is a cached answer too: the reference path runs it
             self._plans.move_to_end(key)
             return self._plans[key]
-        except KeyError:
-            pass
         plan = compile_operation(self.schema, query, operation_name, scopes)
         self._plans[key] = plan
         if len(self._plans) > self.size:
@@ -445,7 +443,6 @@ async def _persons_roots(run: _Run, arguments: list[dict]) -> list:
     context = run.context
     lister = person_lister(context)
     requests = []
-    filters = []
     for args in arguments:
         given = args.get("filter")
         person_filter = PersonFilter()
@@ -455,12 +452,11 @@ async def _persons_roots(run: _Run, arguments: list[dict]) -> list:
                                            given.get("ageMax"), kind.value if kind is not None else None)
         size = page_size(args.get("first"))
         after = decode_cursor(context.cursor_key, PERSON_CURSOR, args.get("after"))
-        filters.append(person_filter)
         requests.append((person_filter, size, after))
     pages = await lister.pages(requests)  # all the listings' rounds together
     if any(page.unavailable for page in pages):
         raise Fallback("source unavailable")
-    return [connection_row(context, lister, f, page) for f, page in zip(filters, pages, strict=True)]
+    return [connection_row(context, lister, f, page) for (f, _, _), page in zip(requests, pages, strict=True)]
 
 
 async def _person_roots(run: _Run, arguments: list[dict]) -> list:
