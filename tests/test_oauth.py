@@ -334,3 +334,57 @@ def test_repeated_form_parameters_are_refused(client, registered):
         auth=(record.client_id, secret),
     )
     assert response.status_code == 400
+
+
+def _authenticator_run(settings, work):
+    """work(authenticator, store) with an Authenticator on its own store engine."""
+    from hub.auth.resource import Authenticator
+
+    return run(_with_store(settings, lambda store: work(Authenticator(settings, store), store)))
+
+
+def test_a_verified_token_is_checked_again_once_it_expires(settings, monkeypatch):
+    from hub.auth import resource
+    from hub.auth.keys import LEEWAY
+    from hub.auth.tokens import TokenRejected
+
+    now = int(time.time())
+    token = sign(signing_key(settings), good_claims(settings, iat=now, exp=now + 30))
+
+    async def work(authenticator, _store):
+        first = await authenticator.authenticate(f"Bearer {token}", check_revocation=False)
+        again = await authenticator.authenticate(f"Bearer {token}", check_revocation=False)
+        assert again == first
+        later = now + 30 + LEEWAY
+        monkeypatch.setattr(resource.time, "time", lambda: later)
+        with pytest.raises(TokenRejected, match="exp"):
+            await authenticator.authenticate(f"Bearer {token}", check_revocation=False)
+
+    _authenticator_run(settings, work)
+
+
+def test_a_verified_token_is_refused_once_its_key_is_withdrawn(settings):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from hub.auth.tokens import TokenRejected
+    from hub.db import writing
+    from hub.store.tables import signing_key as signing_key_table
+
+    old_key = signing_key(settings)
+    token = sign(old_key, good_claims(settings))
+
+    async def work(authenticator, store):
+        await authenticator.authenticate(f"Bearer {token}", check_revocation=False)
+        await rotate(store)
+        async with writing(store).begin() as connection:  # withdrawn at once, as after a key compromise
+            await connection.execute(
+                sa.update(signing_key_table).where(signing_key_table.c.kid == old_key.kid)
+                .values(publish_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            )
+        authenticator.own_keys._loaded = 0.0  # the published keys are read again (normally after max_age)
+        with pytest.raises(TokenRejected):
+            await authenticator.authenticate(f"Bearer {token}", check_revocation=False)
+
+    _authenticator_run(settings, work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -13,7 +14,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.auth.keys import PublishedKeys
+from hub.auth.keys import LEEWAY, PublishedKeys
 from hub.auth.revocation import is_revoked
 from hub.auth.tokens import Subject, TokenRejected, check_access_token
 from hub.config import Settings
@@ -52,9 +53,16 @@ def _peek(token: str) -> tuple[str | None, str | None]:
     return compact.headers().get("kid"), issuer if isinstance(issuer, str) else None
 
 
+# Tokens whose signature and claims were verified, kept so that a client's next requests skip the
+# signature check (an ECDSA verification is the costliest step of authenticating a request).
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class Authenticator:
     def __init__(self, settings: Settings, store: AsyncEngine) -> None:
         self.settings = settings
+        # token -> (the key set it was verified with, its subject); see _verified_subject.
+        self._verified: OrderedDict[str, tuple[KeySet, Subject]] = OrderedDict()
         self.own_keys = PublishedKeys(store)
         # How a token id is checked against the revoked ones; the running app sets the batched
         # lookup of its RequestLedger, which gives the same answers.
@@ -87,7 +95,30 @@ class Authenticator:
             except JoseError:
                 raise TokenRejected("no signing keys published yet") from None
             expected_issuer = self.settings.issuer
-        subject = check_access_token(token, keyset, issuer=expected_issuer, audience=self.settings.audience)
+        subject = self._verified_subject(token, keyset)
+        if subject is None:
+            subject = check_access_token(token, keyset, issuer=expected_issuer, audience=self.settings.audience)
+            self._verified[token] = (keyset, subject)
+            if len(self._verified) > VERIFIED_TOKENS_KEPT:
+                self._verified.popitem(last=False)
         if check_revocation and await self.revocation_lookup(subject.jti):
             raise TokenRejected("revoked")
+        return subject
+
+    def _verified_subject(self, token: str, keyset: KeySet) -> Subject | None:
+        """The subject of a token verified before, if nothing since can change the verdict.
+
+        The token's bytes are the cache key, so the signature and every claim are what was
+        checked; the key set must be the very one it was checked with (a reloaded set, after a
+        key was withdrawn, checks the token again); and the expiry is checked anew. Issuer,
+        audience, type and lifetime do not change with time. Revocation is never cached: the
+        caller checks it on every request.
+        """
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        verified_with, subject = known
+        if verified_with is not keyset or int(time.time()) >= subject.expires_at + LEEWAY:
+            del self._verified[token]
+            return None
         return subject
