@@ -92,16 +92,28 @@ def _values(entry: AuditEntry) -> dict:
     }
 
 
+# The statements of every append, built once (building one costs more than running it).
+_TAKE_HEAD = (sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id)
+              .returning(audit_head.c.last_id, audit_head.c.last_hash))
+_MOVE_HEAD = sa.update(audit_head).where(audit_head.c.id == 1).values(
+    last_id=sa.bindparam("last_id"), last_hash=sa.bindparam("last_hash"))
+_INSERT_ENTRIES = sa.insert(audit_log)
+_INSERT_SUBJECTS = sa.insert(audit_subject)
+# On PostgreSQL one INSERT of two unnested arrays: a read of 1,000 persons is one statement,
+# not 1,000 rows sent one by one.
+_INSERT_SUBJECTS_UNNESTED = sa.insert(audit_subject).from_select(
+    ["audit_id", "citizen_id"],
+    sa.select(sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))),
+              sa.func.unnest(sa.bindparam("citizens", type_=postgresql.ARRAY(sa.String)))),
+)
+
+
 def _subjects_insert(dialect: str, subjects: list[dict]) -> tuple:
-    """The statement (and parameters) recording whose data the entries touched. On PostgreSQL one
-    INSERT of two unnested arrays: a read of 1,000 persons is one statement, not 1,000 rows sent
-    one by one."""
+    """The statement and parameters recording whose data the entries touched."""
     if dialect != "postgresql":
-        return (sa.insert(audit_subject), subjects)
-    ids = sa.bindparam("ids", [s["audit_id"] for s in subjects], type_=postgresql.ARRAY(sa.BigInteger))
-    citizens = sa.bindparam("citizens", [s["citizen_id"] for s in subjects], type_=postgresql.ARRAY(sa.String))
-    rows = sa.select(sa.func.unnest(ids), sa.func.unnest(citizens))
-    return (sa.insert(audit_subject).from_select(["audit_id", "citizen_id"], rows),)
+        return (_INSERT_SUBJECTS, subjects)
+    return (_INSERT_SUBJECTS_UNNESTED, {"ids": [s["audit_id"] for s in subjects],
+                                        "citizens": [s["citizen_id"] for s in subjects]})
 
 
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
@@ -122,8 +134,7 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
     """Append entries within the caller's store transaction (so they commit with what they describe)."""
     if connection.dialect.name in ("postgresql", "sqlite"):
         # Taking the lock returns the head with it: one round trip instead of two.
-        touch = sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=audit_head.c.last_id)
-        head = (await connection.execute(touch.returning(audit_head.c.last_id, audit_head.c.last_hash))).one()
+        head = (await connection.execute(_TAKE_HEAD)).one()
     else:
         await lock_chain(connection)
         head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1))).one()
@@ -137,12 +148,10 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
         subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
         last_hash = digest
         ids.append(last_id)
-    await connection.execute(sa.insert(audit_log), rows)
+    await connection.execute(_INSERT_ENTRIES, rows)
     if subjects:
         await connection.execute(*_subjects_insert(connection.dialect.name, subjects))
-    await connection.execute(
-        sa.update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, last_hash=last_hash)
-    )
+    await connection.execute(_MOVE_HEAD, {"last_id": last_id, "last_hash": last_hash})
     return ids
 
 

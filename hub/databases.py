@@ -14,6 +14,10 @@ from hub.db import create_engine, engine_kind
 from hub.migrate import current_revision, head_revision
 
 SOURCE_PING_AFTER_IDLE = 5.0
+# The store is written on every request: a connection in steady use is not pinged, one idle for
+# a second is. After a store restart the first transaction on a dead connection fails (its
+# requests are refused, nothing is lost) and SQLAlchemy then replaces every pooled connection.
+STORE_PING_AFTER_IDLE = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,10 @@ class Databases:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Databases:
-        # Source connections are pinged only after sitting idle (a request reads them in a few
-        # statements, and a failed read is retried once); the store's are pinged on every checkout.
+        # Connections are pinged only after sitting idle: a source read that fails is retried
+        # once, and a store transaction that fails refuses its requests.
         engines = {
-            name: create_engine(url, ping_after_idle=SOURCE_PING_AFTER_IDLE if name in SOURCE_NAMES else None)
+            name: create_engine(url, ping_after_idle=SOURCE_PING_AFTER_IDLE if name in SOURCE_NAMES else STORE_PING_AFTER_IDLE)
             for name, url in settings.database_urls().items()
         }
         return cls(engines, timeout=settings.source_timeout)

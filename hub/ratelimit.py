@@ -8,6 +8,7 @@ the requests of the batch had been counted one after another, in the order they 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -87,14 +88,31 @@ def _insert(dialect: str, table: sa.Table):
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect, mysql.insert)(table)
 
 
-def _add_to_counter(dialect: str, counter: CounterKey, amount: int):
-    client_id, window = counter
-    statement = _insert(dialect, rate_window).values(client_id=client_id, window=window, count=amount)
+# The statements every request's bookkeeping runs are built once per dialect, with bound
+# parameters: building a statement and computing its cache key anew costs more than running it.
+@functools.cache
+def _counter_upsert(dialect: str) -> sa.Insert:
+    """Add :amount to the counter (:client_id, :window); on PostgreSQL and SQLite the new count comes back."""
+    amount = sa.bindparam("amount", type_=sa.Integer)
+    statement = _insert(dialect, rate_window).values(
+        client_id=sa.bindparam("client_id"), window=sa.bindparam("window"), count=amount
+    )
     if dialect in ("postgresql", "sqlite"):
         return statement.on_conflict_do_update(
             index_elements=["client_id", "window"], set_={"count": rate_window.c["count"] + amount}
-        )
+        ).returning(rate_window.c["count"])
     return statement.on_duplicate_key_update(count=rate_window.c["count"] + amount)
+
+
+_COUNTER = sa.select(rate_window.c["count"]).where(
+    rate_window.c.client_id == sa.bindparam("client_id"), rate_window.c.window == sa.bindparam("window")
+)
+
+
+@functools.cache
+def _persons_insert(dialect: str) -> sa.Insert:
+    insert = _insert(dialect, person_read)
+    return insert.on_conflict_do_nothing() if dialect in ("postgresql", "sqlite") else insert.prefix_with("IGNORE")
 
 
 async def count_request(store: AsyncEngine, client_id: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
@@ -164,21 +182,22 @@ async def _record_persons(connection: AsyncConnection, dialect: str, tallies: Se
     if rows:
         # In key order, so that concurrent hub processes take the row locks in the same order.
         rows.sort(key=lambda row: (row["client_id"], row["hour"], row["citizen_id"]))
-        insert = _insert(dialect, person_read)
-        insert = insert.on_conflict_do_nothing() if dialect in ("postgresql", "sqlite") else insert.prefix_with("IGNORE")
         # Two processes adding the same person at once may both count it: the guard errs on the safe side.
-        await connection.execute(insert, rows)
+        await connection.execute(_persons_insert(dialect), rows)
     return shares
 
 
-def _recorded(client_id: str, hour: str, ids: list[str], dialect: str) -> sa.Select:
-    """Which of the IDs are recorded in the client's hour. On PostgreSQL the IDs are one array
-    joined as a set: a generic plan would otherwise test each of the hour's rows against the
-    whole array."""
-    where = (person_read.c.client_id == client_id, person_read.c.hour == hour)
+@functools.cache
+def _recorded(dialect: str) -> sa.Select:
+    """Which of :ids are recorded in the hour :hour of :client_id. On PostgreSQL the IDs are one
+    array joined as a set: a generic plan would otherwise test each of the hour's rows against
+    the whole array."""
+    where = (person_read.c.client_id == sa.bindparam("client_id"), person_read.c.hour == sa.bindparam("hour"))
     if dialect != "postgresql":
-        return sa.select(person_read.c.citizen_id).where(*where, person_read.c.citizen_id.in_(ids))
-    wanted = sa.func.unnest(sa.bindparam(None, ids, type_=postgresql.ARRAY(person_read.c.citizen_id.type)))
+        return sa.select(person_read.c.citizen_id).where(
+            *where, person_read.c.citizen_id.in_(sa.bindparam("ids", expanding=True))
+        )
+    wanted = sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(person_read.c.citizen_id.type)))
     wanted = wanted.table_valued("citizen_id").render_derived(name="wanted")
     return (sa.select(person_read.c.citizen_id)
             .join(wanted, wanted.c.citizen_id == person_read.c.citizen_id).where(*where))
@@ -196,7 +215,8 @@ async def _known_persons(connection: AsyncConnection, tallies: Sequence[PersonsT
         for start in range(0, len(ordered), ID_CHUNK):
             found.update(
                 row[0] for row in await connection.execute(
-                    _recorded(client_id, hour, ordered[start : start + ID_CHUNK], connection.dialect.name)
+                    _recorded(connection.dialect.name),
+                    {"client_id": client_id, "hour": hour, "ids": ordered[start : start + ID_CHUNK]},
                 )
             )
         known[(client_id, hour)] = found
@@ -212,19 +232,16 @@ async def _add_to_counters(connection: AsyncConnection, dialect: str, tallies: S
     before: dict[CounterKey, int] = {}
     # In key order, so that concurrent hub processes take the row locks in the same order.
     for counter, amount in sorted(amounts.items()):
+        client_id, window = counter
+        key = {"client_id": client_id, "window": window}
         if amount and dialect in ("postgresql", "sqlite"):
             # The count after the upsert comes back with it.
-            count = (await connection.execute(_add_to_counter(dialect, counter, amount).returning(rate_window.c["count"]))).scalar_one()
+            count = (await connection.execute(_counter_upsert(dialect), {**key, "amount": amount})).scalar_one()
             before[counter] = count - amount
             continue
         if amount:
-            await connection.execute(_add_to_counter(dialect, counter, amount))
-        client_id, window = counter
-        count = (
-            await connection.execute(
-                sa.select(rate_window.c["count"]).where(rate_window.c.client_id == client_id, rate_window.c.window == window)
-            )
-        ).scalar() or 0
+            await connection.execute(_counter_upsert(dialect), {**key, "amount": amount})
+        count = (await connection.execute(_COUNTER, key)).scalar() or 0
         before[counter] = count - amount
     return before
 
