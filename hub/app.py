@@ -195,6 +195,7 @@ class HubGraphQL(GraphQL):
             return
         receive = _limited(receive, MAX_BODY_BYTES)
         request = Request(scope, receive)
+        payload = None
         if request.method == "POST":
             # Read the body once (bounded), refuse batches and over-budget documents before any
             # database is asked anything, then hand the same bytes on to the GraphQL layer.
@@ -203,7 +204,7 @@ class HubGraphQL(GraphQL):
             except BodyTooLarge:
                 await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
                 return
-            refusal, body = self._precheck(body)
+            refusal, body, payload = self._precheck(body)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
@@ -235,7 +236,13 @@ class HubGraphQL(GraphQL):
             request.state.subject = subject
         started = time.perf_counter()
         try:
-            await super().__call__(scope, receive, send)
+            response = None
+            if payload is not None and not wants_ide and self.settings.compiled_execution:
+                response = await self._compiled_response(request, payload)
+            if response is not None:
+                await response(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         except BodyTooLarge:
             await _error(413, "BAD_USER_INPUT", f"the request body exceeds {MAX_BODY_BYTES} bytes")(scope, receive, send)
         finally:
@@ -247,38 +254,77 @@ class HubGraphQL(GraphQL):
                 if context.sources is not None:
                     await context.sources.close()
 
-    def _precheck(self, body: bytes) -> tuple[Response | None, bytes]:
-        """A refusal, or None and the body to run (a persisted query's document filled in)."""
+    def _precheck(self, body: bytes) -> tuple[Response | None, bytes, dict | None]:
+        """A refusal, or None, the body to run (a persisted query's document filled in) and its payload."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error(400, "BAD_USER_INPUT", "the request body is not valid JSON"), body
+            return _error(400, "BAD_USER_INPUT", "the request body is not valid JSON"), body, None
         if isinstance(payload, list):
-            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request"), body
+            return _error(400, "BAD_USER_INPUT", "batched operations are not accepted: send one operation per request"), body, None
         if not isinstance(payload, dict):
-            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body
+            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body, None
         persisted = self.persisted.resolve(payload)
         if isinstance(persisted, PersistedQueryError):
             return JSONResponse({"errors": [{"message": persisted.message, "extensions": {"code": persisted.code}}]},
-                                status_code=persisted.status), body
+                                status_code=persisted.status), body, None
         if persisted is not None:
             payload["query"] = persisted
             body = orjson.dumps(payload)
         if not isinstance(payload.get("query"), str):
-            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body
+            return _error(400, "BAD_USER_INPUT", 'the body must be a JSON object with a "query" string'), body, None
         errors = precheck(self.schema._schema, payload["query"])
         if not errors:
-            return None, body
+            return None, body, payload
         return JSONResponse(
             {"errors": [{"message": e.message, "extensions": {"code": (e.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")}}
                         for e in errors]},
             status_code=200,
-        ), body
+        ), body, None
+
+    async def _compiled_response(self, request: Request, payload: dict) -> Response | None:
+        """The response of a POSTed operation the compiled path answers, built without the GraphQL
+        HTTP layer; None when the reference path must run it (it then reuses the same context)."""
+        variables, operation_name = payload.get("variables"), payload.get("operationName")
+        if not isinstance(variables, dict | None) or not isinstance(operation_name, str | None):
+            return None  # the GraphQL layer reports the malformed request
+        if not isinstance(payload.get("extensions"), dict | None):
+            return None
+        accept = request.headers.get("accept", "")
+        if "multipart/mixed" in accept or "text/event-stream" in accept:
+            return None
+        query = payload["query"]
+        plan = self.plans.get(query, operation_name, request.state.subject.scopes)
+        if plan is None:
+            return None
+        context = self._new_context(request)
+        context.query = query
+        context.operation_name = operation_name or _operation_name(query)
+        try:
+            result = await self._run_plan(plan, context, variables)
+        finally:
+            context.compiled_tried = True
+        if result is None:
+            return None
+        request.app.state.metrics.executions.labels("compiled").inc()
+        body = await self._guarded(request, context, result, {"data": result.data})
+        return Response(orjson.dumps(body), media_type=GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json")
 
     def encode_json(self, data) -> bytes:
         return orjson.dumps(data)
 
     async def get_context(self, request, response) -> Context:
+        context = getattr(request.state, "context", None)
+        if context is None:
+            context = self._new_context(request)
+        # GraphQL over HTTP: a client that accepts application/graphql-response+json gets that
+        # media type, and request errors (nothing executed) as 400.
+        accept = request.headers.get("accept", "")
+        response.graphql_response_json = GRAPHQL_RESPONSE in accept
+        request.state.sub_response = response
+        return context
+
+    def _new_context(self, request) -> Context:
         databases = request.app.state.databases
         context = Context(
             settings=self.settings,
@@ -296,19 +342,16 @@ class HubGraphQL(GraphQL):
             breakers=request.app.state.breakers,
         )
         request.state.context = context
-        # GraphQL over HTTP: a client that accepts application/graphql-response+json gets that
-        # media type, and request errors (nothing executed) as 400.
-        accept = request.headers.get("accept", "")
-        response.graphql_response_json = GRAPHQL_RESPONSE in accept
-        request.state.sub_response = response
         return context
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
         if not isinstance(request_data, list):
             context.query = request_data.query
             context.operation_name = request_data.operation_name or _operation_name(request_data.query)
-            if self.settings.compiled_execution and isinstance(request_data.query, str):
-                result = await self._execute_compiled(context, request_data)
+            if (self.settings.compiled_execution and isinstance(request_data.query, str)
+                    and not context.compiled_tried):
+                plan = self.plans.get(request_data.query, request_data.operation_name, context.subject.scopes)
+                result = None if plan is None else await self._run_plan(plan, context, request_data.variables)
                 if result is not None:
                     request.app.state.metrics.executions.labels("compiled").inc()
                     return result
@@ -318,13 +361,10 @@ class HubGraphQL(GraphQL):
             context=context, root_value=root_value, sub_response=sub_response,
         )
 
-    async def _execute_compiled(self, context: Context, request_data):
+    async def _run_plan(self, plan, context: Context, variables: dict | None):
         """The compiled path's answer, or None when the reference resolvers must run the operation."""
-        plan = self.plans.get(request_data.query, request_data.operation_name, context.subject.scopes)
-        if plan is None:
-            return None
         try:
-            return await compiled.execute_plan(plan, self.schema._schema, context, request_data.variables)
+            return await compiled.execute_plan(plan, self.schema._schema, context, variables)
         except compiled.Fallback:
             # Start the reference run from a clean slate (what it reads is noted again).
             context.reads_personal_data = False
@@ -348,7 +388,14 @@ class HubGraphQL(GraphQL):
         for error in result.errors or ():
             request.app.state.metrics.errors.labels((error.extensions or {}).get("code", "UNKNOWN")).inc()
         context: Context | None = getattr(request.state, "context", None)
-        if context is None or not context.reads_personal_data:
+        if context is None:
+            return response
+        return await self._guarded(request, context, result, response)
+
+    async def _guarded(self, request, context: Context, result, response: dict) -> dict:
+        """The response, once the persons guard has counted what it read and its audit entry is
+        committed; a refusal instead when either says it must not be shown."""
+        if not context.reads_personal_data:
             return response
         limited = None
         try:

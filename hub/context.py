@@ -36,6 +36,8 @@ class Context:
     accessed_citizen_ids: set = field(default_factory=set)
     query: str | None = None
     operation_name: str | None = None
+    # Whether the compiled path has had its try (it is not tried twice).
+    compiled_tried: bool = False
 
     def saw(self, records) -> None:
         """Note the citizen IDs of records read for this request (the audit trail lists them)."""
