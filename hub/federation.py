@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -36,6 +37,78 @@ class SourceUnavailable(Exception):
         self.reason = reason
 
 
+# Result types the PostgreSQL driver already returns as SQLAlchemy would (no result processor).
+_PLAIN_RESULTS = (sa.String, sa.Integer, sa.Date, sa.DateTime, sa.Boolean)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled once for the PostgreSQL driver, to run on it directly."""
+
+    sql: str
+    names: tuple[str, ...]  # the parameters, in the order of $1, $2, ...
+    compiled: sa.engine.Compiled
+    processors: dict[str, Callable]
+
+    def arguments(self, parameters: dict | None) -> list:
+        values = self.compiled.construct_params(parameters)
+        out = []
+        for name in self.names:
+            value = values[name]
+            process = self.processors.get(name)
+            out.append(process(value) if process is not None and value is not None else value)
+        return out
+
+
+_PREPARED: OrderedDict[int, tuple[sa.Executable, Prepared | None]] = OrderedDict()
+PREPARED_KEPT = 512
+
+
+def prepared(statement: sa.Executable, dialect: sa.Dialect) -> Prepared | None:
+    """The statement ready for the driver, or None when SQLAlchemy must run it (expanding
+    parameters, or a result column SQLAlchemy would convert). Only for statements built once
+    and reused (the relation statements): the cache holds them by identity."""
+    known = _PREPARED.get(id(statement))
+    if known is not None and known[0] is statement:
+        return known[1]
+    compiled = statement.compile(dialect=dialect)
+    plain = all(
+        isinstance(column[3], _PLAIN_RESULTS) or (isinstance(column[3], sa.Numeric) and column[3].asdecimal
+                                                   and not isinstance(column[3], sa.Float))
+        for column in compiled._result_columns
+    )
+    ready = None
+    if plain and compiled.positiontup is not None and not compiled.literal_execute_params \
+            and not compiled.post_compile_params:
+        ready = Prepared(compiled.string, tuple(compiled.positiontup), compiled, dict(compiled._bind_processors))
+    _PREPARED[id(statement)] = (statement, ready)
+    if len(_PREPARED) > PREPARED_KEPT:
+        _PREPARED.popitem(last=False)
+    return ready
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """Whether a statement failed because its pooled connection was closed by the database."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    # InterfaceError: the driver found the connection already closed ("connection is closed").
+    return isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.exceptions.AdminShutdownError
+                      | asyncpg.InterfaceError | ConnectionError | OSError)
+
+
+def _driver_failure(exc: BaseException) -> bool:
+    """Whether an exception raised by the PostgreSQL driver itself means the source failed."""
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError)
+
+
 class SourceSession:
     def __init__(self, name: str, engine: AsyncEngine, timeout: float, breaker: CircuitBreaker | None = None,
                  observe=None) -> None:
@@ -48,9 +121,14 @@ class SourceSession:
         self._lock = asyncio.Lock()
         self._failed: SourceUnavailable | None = None
         self._used = False  # whether the current connection has answered a statement yet
+        self._driver = None  # the PostgreSQL driver's connection under self._connection
         self.statements = 0
 
-    async def rows(self, statement: sa.Executable, parameters: dict | None = None) -> Sequence[sa.Row]:
+    async def rows(self, statement: sa.Executable, parameters: dict | None = None, *,
+                   reused: bool = False) -> Sequence[sa.Row]:
+        """The statement's rows. A statement built once and run again and again (reused) is, on
+        PostgreSQL, compiled once and run on the driver directly: its rows are the driver's
+        records, indexed by position like SQLAlchemy's rows."""
         # Once a source has failed in this request, the rest of the request does not wait on it again.
         if self._failed is not None:
             raise self._failed
@@ -62,19 +140,22 @@ class SourceSession:
             try:
                 async with asyncio.timeout(self.timeout):
                     try:
-                        rows = await self._execute(statement, parameters)
-                    except sa.exc.DBAPIError as exc:
-                        if not exc.connection_invalidated or self._used:
+                        rows = await self._execute(statement, parameters, reused)
+                    except Exception as exc:
+                        if self._used or not _lost_connection(exc):
                             raise
                         # A pooled connection the source closed meanwhile (a restart): reads are
                         # safe to repeat, so once more on a fresh connection.
                         await self._discard()
-                        rows = await self._execute(statement, parameters)
+                        rows = await self._execute(statement, parameters, reused)
                 self._record(started, ok=True)
                 return rows
             except TimeoutError:
                 self._failed = SourceUnavailable(self.name, "timeout")
-            except (sa.exc.DBAPIError, sa.exc.InterfaceError, OSError, ConnectionError) as exc:
+            except Exception as exc:
+                if not isinstance(exc, sa.exc.DBAPIError | sa.exc.InterfaceError | OSError | ConnectionError) \
+                        and not _driver_failure(exc):
+                    raise
                 # Log the kind of failure only: driver messages may carry hosts or values.
                 log.warning("source %s failed: %s", self.name, type(exc).__name__)
                 self._failed = SourceUnavailable(self.name, "connection failed")
@@ -82,18 +163,24 @@ class SourceSession:
             await self._discard()
             raise self._failed
 
-    async def _execute(self, statement: sa.Executable, parameters: dict | None) -> Sequence[sa.Row]:
+    async def _execute(self, statement: sa.Executable, parameters: dict | None, reused: bool) -> Sequence[sa.Row]:
         if self._connection is None:
             self._used = False
+            self._driver = None
             self._connection = await self.engine.connect()
             if self.engine.dialect.name == "postgresql":
                 # Each statement is its own snapshot under READ COMMITTED anyway; without a
                 # transaction a read costs one round trip instead of BEGIN, SELECT and ROLLBACK.
                 await self._connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._driver = (await self._connection.get_raw_connection()).driver_connection
         self.statements += 1
-        result = await self._connection.execute(statement, parameters)
+        ready = prepared(statement, self.engine.dialect) if reused and self._driver is not None else None
+        if ready is not None:
+            rows = await self._driver.fetch(ready.sql, *ready.arguments(parameters))
+        else:
+            rows = (await self._connection.execute(statement, parameters)).all()
         self._used = True
-        return result.all()
+        return rows
 
     def _record(self, started: float, *, ok: bool) -> None:
         if self.breaker is not None:
@@ -102,7 +189,7 @@ class SourceSession:
             self.observe(self.name, time.perf_counter() - started, ok)
 
     async def _discard(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             try:
                 await connection.invalidate()
@@ -110,7 +197,7 @@ class SourceSession:
                 pass
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._driver = self._connection, None, None
         if connection is not None:
             try:
                 await connection.close()
@@ -184,7 +271,7 @@ async def load_related(
     statement = relation_statement(relation, districts, session.engine.dialect.name)
     by = len(binding.columns())  # the _by column follows the binding's own
     for chunk in _chunks(unique):
-        for row in await session.rows(statement, {"keys": chunk}):
+        for row in await session.rows(statement, {"keys": chunk}, reused=True):
             grouped[row[by]].append(binding.to_record(row))
     return grouped
 

@@ -106,3 +106,23 @@ def test_city_server_stopped_mid_test_and_back(planted):
             assert client.get("/readyz").status_code == 200
     finally:
         proxy.close()
+
+
+def test_pooled_ministry_connections_closed_by_the_server_are_replaced(planted):
+    """PostgreSQL closes every connection of the ministry's database (a restart, an operator): the
+    next request reads on fresh connections and answers in full, no error shown."""
+    if planted.kind != SERVERS:
+        pytest.skip("needs the ministry on a database server (PostgreSQL)")
+    from tests.backends import POSTGRES_ADMIN, _admin
+
+    name = sa.make_url(planted.urls["ministry"]).database
+    settings = settings_for(planted.urls)
+    token = mint(settings, "ministry:read city:read pii:read")
+    with TestClient(create_app(settings)) as client:
+        before = _post(client, token)
+        assert "errors" not in before and before["data"]["person"]["cases"] == [{"caseId": 77}]
+        asyncio.run(_admin(POSTGRES_ADMIN, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                           f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+        after = _post(client, token)
+        assert "errors" not in after, after
+        assert after == before
