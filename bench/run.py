@@ -1028,6 +1028,9 @@ class Dataset:
         if self.reuse and all(run_async(self._exists(role)) for role in ROLES) and run_async(self._complete()):
             self.reused = True
             log(f"reusing the databases of {self.persons:,} persons (seed {self.seed})")
+            # Kept databases are brought up to this checkout's schema, as an upgrade would.
+            subprocess.run([HUB_COMMAND, "migrate"], env=self.hub_env(), check=True, stdout=subprocess.DEVNULL,
+                           cwd=self.workdir())
             return
         for role in ROLES:
             run_async(self._drop(role))

@@ -71,12 +71,13 @@ audit_log = sa.Table(
     sa.Column("entry_hash", sa.String(64), nullable=False),
 )
 
-# Who was read, one row per citizen ID per entry: the index behind accessHistory.
+# Who was read, one row per citizen ID per entry, keyed by citizen ID first: the index behind accessHistory.
 audit_subject = sa.Table(
     "audit_subject",
     metadata,
-    sa.Column("audit_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("citizen_id", sa.CHAR(13), primary_key=True),
+    sa.Column("audit_id", sa.BigInteger, nullable=False, autoincrement=False),
+    sa.Column("citizen_id", sa.CHAR(13), nullable=False),
+    sa.PrimaryKeyConstraint("citizen_id", "audit_id", name="audit_subject_pkey"),
 )
 
 # One row: the end of the chain, locked by each writer so entries from all processes form one chain.
@@ -88,7 +89,6 @@ audit_head = sa.Table(
     sa.Column("last_hash", sa.String(64), nullable=False),
 )
 
-sa.Index("ix_audit_subject_citizen", audit_subject.c.citizen_id, audit_subject.c.audit_id)
 sa.Index("ix_audit_log_client", audit_log.c.client_id, audit_log.c.id)
 
 # Secrets the hub makes for itself and every process shares (e.g. the key that seals cursors).
