@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from hub.bindings import code_prefix, one_of
+from hub.bindings import one_of
 from hub.federation import IN_CHUNK, RequestSources, SourceUnavailable
 from hub.records import BenefitRecord, PersonRecord
 from hub.sources.city import bindings as city_bindings
@@ -91,8 +91,77 @@ class PersonPage:
     unavailable: list[SourceUnavailable]
 
 
-# A stream's statement for a filter, after a cursor, limited to a batch (None: no such stream).
-StreamStatement = Callable[[PersonFilter, str | None, int | None], sa.Select | None]
+# A stream's statement for a filter, after a cursor, limited to a batch, with its parameters
+# named with a suffix (None: no such stream).
+StreamStatement = Callable[[PersonFilter, str | None, int | None, str], "Parameterised | None"]
+
+
+@dataclass(frozen=True)
+class Parameterised:
+    """A statement built once per shape (which conditions it has), and the values of this use.
+
+    Rounds of every listing read statements of the same few shapes: built once with bound
+    parameters, a statement's SQL is compiled once (on PostgreSQL, prepared once per
+    connection) instead of being built, keyed and compiled anew for every round.
+    """
+
+    statement: sa.Select
+    parameters: dict
+    shape: tuple  # what the statement is built from; equal shapes give the same statement
+
+
+def _code_range(code: str) -> tuple[str, str]:
+    """The bounds code_prefix() compares with: codes starting with `code` sort in [low, high)."""
+    return code, str(int(code) + 1).zfill(len(code))
+
+
+@functools.lru_cache(maxsize=256)
+def _ministry_template(districts: frozenset[str] | None, suffix: str, after: bool, district: bool,
+                       earliest: bool, latest: bool, child_grant: bool, limited: bool) -> sa.Select:
+    binding = ministry_bindings.PERSON
+    statement = binding.restrict(binding.select(), districts)
+    p = ministry.person.c
+    if after:
+        statement = statement.where(p.citizen_id > sa.bindparam(f"after{suffix}", type_=p.citizen_id.type))
+    if district:
+        code = p.subdistrict_code
+        statement = statement.where(code >= sa.bindparam(f"low{suffix}", type_=code.type),
+                                    code < sa.bindparam(f"high{suffix}", type_=code.type))
+    if earliest:
+        statement = statement.where(p.birth_date >= sa.bindparam(f"earliest{suffix}", type_=sa.Date))
+    if latest:
+        statement = statement.where(p.birth_date <= sa.bindparam(f"latest{suffix}", type_=sa.Date))
+    if child_grant:
+        grants = ministry.child_support_grant.c
+        statement = statement.where(sa.exists().where(grants.child_citizen_id == p.citizen_id))
+    statement = statement.order_by(p.citizen_id)
+    return statement.limit(sa.bindparam(f"limit{suffix}", type_=sa.Integer)) if limited else statement
+
+
+@functools.lru_cache(maxsize=256)
+def _city_template(districts: frozenset[str] | None, suffix: str, tables: tuple[str, ...], after: bool,
+                   district: bool, limited: bool) -> sa.Select:
+    parts = []
+    for name in tables:
+        table = city.metadata.tables[name]
+        pid = _pid_column(table)
+        binding = {city.tb_elder_allow: city_bindings.ELDERLY_ALLOWANCE,
+                   city.tb_disab_allow: city_bindings.DISABILITY_ALLOWANCE,
+                   city.tb_funeral_aid: city_bindings.FUNERAL_AID}[table]
+        part = binding.restrict(sa.select(pid.label("pid")), districts)
+        if after:
+            part = part.where(pid > sa.bindparam(f"after{suffix}", type_=pid.type))
+        if district:
+            part = part.where(table.c.dist_id == sa.bindparam(f"dist{suffix}", type_=table.c.dist_id.type))
+        parts.append(part)
+    union = sa.union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    statement = sa.select(union.c.pid).distinct().order_by(union.c.pid)
+    return statement.limit(sa.bindparam(f"limit{suffix}", type_=sa.Integer)) if limited else statement
+
+
+# Combined statements of several listings' streams, by the shapes of their parts.
+_COMBINED: dict[tuple, sa.Select] = {}
+COMBINED_KEPT = 256
 
 
 @dataclass
@@ -242,34 +311,29 @@ class PersonLister:
     def _dialect(self, source: str) -> str:
         return self.sources[source].engine.dialect.name
 
-    async def _rows(self, source: str, statement) -> list[sa.Row] | None:
+    async def _rows(self, source: str, statement, parameters: dict | None = None, *,
+                    reused: bool = False) -> list[sa.Row] | None:
+        """The statement's rows; `reused`: a statement built once and run again and again."""
         if source in self.unavailable:
             return None
         try:
-            return list(await self.sources[source].rows(statement))
+            return list(await self.sources[source].rows(statement, parameters, reused=reused))
         except SourceUnavailable as exc:
             self.unavailable[source] = exc
             return None
 
     # The ministry stream: persons whose ministry record matches.
-    def _ministry_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None) -> sa.Select:
-        binding = ministry_bindings.PERSON
-        statement = binding.restrict(binding.select(), self.districts)
-        p = ministry.person.c
-        if after is not None:
-            statement = statement.where(p.citizen_id > after)
-        if person_filter.district_code:
-            statement = statement.where(code_prefix(p.subdistrict_code, person_filter.district_code))
+    def _ministry_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None,
+                            suffix: str = "") -> Parameterised:
         earliest, latest = person_filter.birth_bounds()
-        if earliest is not None:
-            statement = statement.where(p.birth_date >= earliest)
-        if latest is not None:
-            statement = statement.where(p.birth_date <= latest)
-        if person_filter.benefit_kind == "CHILD_SUPPORT_GRANT":
-            grants = ministry.child_support_grant.c
-            statement = statement.where(sa.exists().where(grants.child_citizen_id == p.citizen_id))
-        statement = statement.order_by(p.citizen_id)
-        return statement.limit(limit) if limit is not None else statement
+        district = bool(person_filter.district_code)
+        shape = ("ministry", self.districts, suffix, after is not None, district, earliest is not None,
+                 latest is not None, person_filter.benefit_kind == "CHILD_SUPPORT_GRANT", limit is not None)
+        values = {f"after{suffix}": after, f"earliest{suffix}": earliest, f"latest{suffix}": latest,
+                  f"limit{suffix}": limit}
+        if district:
+            values[f"low{suffix}"], values[f"high{suffix}"] = _code_range(person_filter.district_code)
+        return Parameterised(_ministry_template(*shape[1:]), {k: v for k, v in values.items() if v is not None}, shape)
 
     def _ministry_stream_is_whole(self, person_filter: PersonFilter) -> bool:
         """Whether the ministry stream lists every ministry person (the filter narrows nothing there)."""
@@ -281,26 +345,17 @@ class PersonLister:
         )
 
     # The city stream: valid PIDs registered in the city (the kind's table, or both allowances).
-    def _city_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None) -> sa.Select | None:
+    def _city_statement(self, person_filter: PersonFilter, after: str | None, limit: int | None,
+                        suffix: str = "") -> Parameterised | None:
         if person_filter.benefit_kind == "CHILD_SUPPORT_GRANT":
             return None
-        parts = []
-        for table in _city_tables(person_filter):
-            pid = _pid_column(table)
-            part = sa.select(pid.label("pid"))
-            binding = {city.tb_elder_allow: city_bindings.ELDERLY_ALLOWANCE,
-                       city.tb_disab_allow: city_bindings.DISABILITY_ALLOWANCE,
-                       city.tb_funeral_aid: city_bindings.FUNERAL_AID}[table]
-            part = binding.restrict(part, self.districts)
-            if after is not None:
-                part = part.where(pid > after)
-            if person_filter.district_code:
-                dist_id = int(person_filter.district_code) - 1000 if person_filter.district_code.startswith("10") else -1
-                part = part.where(table.c.dist_id == dist_id)
-            parts.append(part)
-        union = sa.union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        statement = sa.select(union.c.pid).distinct().order_by(union.c.pid)
-        return statement.limit(limit) if limit is not None else statement
+        code = person_filter.district_code
+        tables = tuple(table.name for table in _city_tables(person_filter))
+        shape = ("city", self.districts, suffix, tables, after is not None, bool(code), limit is not None)
+        values = {f"after{suffix}": after, f"limit{suffix}": limit}
+        if code:
+            values[f"dist{suffix}"] = int(code) - 1000 if code.startswith("10") else -1
+        return Parameterised(_city_template(*shape[1:]), {k: v for k, v in values.items() if v is not None}, shape)
 
     def _city_stream_is_whole(self, person_filter: PersonFilter) -> bool:
         """Whether the city stream lists every holder of the filter's city benefit."""
@@ -310,22 +365,28 @@ class PersonLister:
             and person_filter.benefit_kind in CITY_KINDS
         )
 
-    async def _tagged_rows(self, source: str, statements: dict[int, sa.Select]) -> dict[int, list[sa.Row]] | None:
+    async def _tagged_rows(self, source: str, statements: dict[int, Parameterised]) -> dict[int, list[sa.Row]] | None:
         """The rows of several listings' statements, read in one statement: each statement (with its
         own ORDER BY and LIMIT) a subquery whose rows carry its listing; None if the source is unavailable."""
         if source in self.unavailable:
             return None
         if not statements:
             return {}
-        parts = []
-        for index, statement in statements.items():
-            subquery = statement.subquery()
-            # The tag goes last: a binding reads its own columns from the front of a row.
-            parts.append(sa.select(*subquery.c, sa.literal_column(str(index), sa.Integer).label(LISTING)))
-        combined = sa.union_all(*parts).subquery()
-        rows = await self._rows(
-            source, sa.select(combined).order_by(combined.c[LISTING], combined.c[STREAM_KEYS[source]])
-        )
+        key = tuple((index, part.shape) for index, part in statements.items())
+        statement = _COMBINED.get(key)
+        if statement is None:
+            parts = []
+            for index, part in statements.items():
+                subquery = part.statement.subquery()
+                # The tag goes last: a binding reads its own columns from the front of a row.
+                parts.append(sa.select(*subquery.c, sa.literal_column(str(index), sa.Integer).label(LISTING)))
+            combined = sa.union_all(*parts).subquery()
+            statement = sa.select(combined).order_by(combined.c[LISTING], combined.c[STREAM_KEYS[source]])
+            if len(_COMBINED) >= COMBINED_KEPT:
+                _COMBINED.clear()
+            _COMBINED[key] = statement
+        parameters = {name: value for part in statements.values() for name, value in part.parameters.items()}
+        rows = await self._rows(source, statement, parameters, reused=True)
         if rows is None:
             return None
         grouped: dict[int, list[sa.Row]] = {index: [] for index in statements}
@@ -338,10 +399,10 @@ class PersonLister:
         """Each listing's next batch of one stream (None: not read); a stream that ran out is served its rest."""
         if statement is None:
             return [None] * len(listings)
-        statements: dict[int, sa.Select] = {}
+        statements: dict[int, Parameterised] = {}
         for index, listing in enumerate(listings):
             if source not in listing.rests:
-                query = statement(listing.filter, listing.cursor, listing.batch)
+                query = statement(listing.filter, listing.cursor, listing.batch, f"_{index}")
                 if query is not None:
                     statements[index] = query
         read = await self._tagged_rows(source, statements)
@@ -495,21 +556,23 @@ class PersonLister:
         """How many persons match: ministry persons by SQL, city-only persons by ID sets."""
         total = 0
         if self.can_read_ministry:
-            statement = self._ministry_statement(person_filter, None, None)
+            listed = self._ministry_statement(person_filter, None, None)
+            statement, parameters = listed.statement, listed.parameters
             if person_filter.benefit_kind in CITY_KINDS:
-                ids_rows = await self._rows("ministry", sa.select(statement.subquery().c.citizen_id))
-                holders_rows = await self._rows("city", self._city_statement(
-                    PersonFilter(benefit_kind=person_filter.benefit_kind), None, None))
+                ids_rows = await self._rows("ministry", sa.select(statement.subquery().c.citizen_id), parameters)
+                holders = self._city_statement(PersonFilter(benefit_kind=person_filter.benefit_kind), None, None)
+                holders_rows = await self._rows("city", holders.statement, holders.parameters, reused=True)
                 if ids_rows is not None and holders_rows is not None:
-                    holders = {r[0] for r in holders_rows}
-                    total += sum(1 for r in ids_rows if r[0] in holders)
+                    held = {r[0] for r in holders_rows}
+                    total += sum(1 for r in ids_rows if r[0] in held)
             else:
-                rows = await self._rows("ministry", sa.select(sa.func.count()).select_from(statement.subquery()))
+                rows = await self._rows("ministry", sa.select(sa.func.count()).select_from(statement.subquery()),
+                                        parameters)
                 if rows is not None:
                     total += rows[0][0]
         city_statement = self._city_statement(person_filter, None, None) if self.can_read_city else None
         if city_statement is not None:
-            rows = await self._rows("city", city_statement)
+            rows = await self._rows("city", city_statement.statement, city_statement.parameters, reused=True)
             if rows is not None:
                 city_ids = [r[0] for r in rows if is_valid_citizen_id(r[0])]
                 known: set[str] = set()

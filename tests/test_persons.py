@@ -361,17 +361,30 @@ query($first: Int) {
 
 
 class StatementCounter:
+    """Statements per database while it is open: the store's as SQLAlchemy runs them, the sources'
+    as the hub times them (some source reads run on the driver directly, past SQLAlchemy)."""
+
     def __init__(self, app):
         import sqlalchemy as sa
 
         self.counts: dict[str, int] = {}
         self._listeners = []
-        for name, engine in app.state.databases.engines.items():
-            def listener(*_args, _name=name, **_kwargs):
-                self.counts[_name] = self.counts.get(_name, 0) + 1
+        self._metrics = app.state.metrics
+        store = app.state.databases.engines["store"].sync_engine
 
-            sa.event.listen(engine.sync_engine, "before_cursor_execute", listener)
-            self._listeners.append((engine.sync_engine, listener))
+        def listener(*_args, **_kwargs):
+            self.counts["store"] = self.counts.get("store", 0) + 1
+
+        sa.event.listen(store, "before_cursor_execute", listener)
+        self._listeners.append((store, listener))
+        observe = self._metrics.observe_source
+
+        def observed(source, seconds, ok):
+            if source != "store":
+                self.counts[source] = self.counts.get(source, 0) + 1
+            observe(source, seconds, ok)
+
+        self._metrics.observe_source = observed
 
     def reset(self):
         self.counts = {}
@@ -381,6 +394,7 @@ class StatementCounter:
 
         for engine, listener in self._listeners:
             sa.event.remove(engine, "before_cursor_execute", listener)
+        del self._metrics.observe_source  # the class's own method again
 
 
 def test_statements_do_not_grow_with_rows_returned(app_client, full_token):
