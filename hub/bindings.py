@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from hub.normalise import NormalisationError
+from hub.normalise import NormalisationError, stripped
 from hub.records import Provenance, Record, RecordIssue
 
 
@@ -85,18 +85,24 @@ class Binding:
         Thousands of rows go through here per large response; a generic loop over the fields
         with a dict of values costs about twice as much. The generated code does exactly what
         the loop would: normalise each field, turn a NormalisationError into None plus a
-        RecordIssue, compute the derived fields, and attach the provenance.
+        RecordIssue, compute the derived fields, and attach the provenance. The record is built
+        with keyword arguments (no dict of values) unless derived fields need one; stripping,
+        the commonest normaliser, is written out in place.
         """
         fields, key_index, updated_index = self._layout
         env: dict[str, Any] = {
             "Provenance": Provenance, "RecordIssue": RecordIssue, "NormalisationError": NormalisationError,
-            "record": self.record, "constants": dict(self.constants), "source": self.source,
+            "record": self.record, "source": self.source,
             "prefix": f"{self.table.name}:", "updated_normalise": self.updated_at_normalise,
         }
         lines = ["def read(row):", "    issues = []"]
         for n, (name, index, normalise) in enumerate(fields):
             if normalise is None:
                 lines.append(f"    v{n} = row[{index}]")
+                continue
+            if normalise is stripped:
+                lines.append(f"    v{n} = row[{index}]")
+                lines.append(f"    if isinstance(v{n}, str): v{n} = v{n}.strip()")
                 continue
             env[f"f{n}"] = normalise
             lines += [
@@ -106,16 +112,26 @@ class Binding:
                 f"        v{n} = None",
                 f"        issues.append(RecordIssue({name!r}, exc.problem))",
             ]
-        values = ", ".join(f"{name!r}: v{n}" for n, (name, _, _) in enumerate(fields))
-        lines.append(f"    values = {{**constants, {values}}}")
-        for name, compute in self.derived.items():
-            env[f"d_{name}"] = compute
-            lines.append(f"    values[{name!r}] = d_{name}(values)")
+        for n, (name, value) in enumerate(self.constants.items()):
+            env[f"c{n}"] = value
         lines.append(f"    updated = row[{updated_index}]" if updated_index is not None else "    updated = None")
         if self.updated_at_normalise is not None:
             lines.append("    updated = updated_normalise(updated)")
         lines.append(f"    provenance = Provenance(source, f'{{prefix}}{{row[{key_index}]}}', updated)")
-        lines.append("    return record(provenance=provenance, issues=issues, **values)")
+        constants = [f"{name!r}: c{n}" for n, name in enumerate(self.constants)]
+        if self.derived:
+            values = ", ".join([*constants, *(f"{name!r}: v{n}" for n, (name, _, _) in enumerate(fields))])
+            lines.append(f"    values = {{{values}}}")
+            for name, compute in self.derived.items():
+                env[f"d_{name}"] = compute
+                lines.append(f"    values[{name!r}] = d_{name}(values)")
+            lines.append("    return record(provenance=provenance, issues=issues, **values)")
+        else:
+            # A field of the same name as a constant wins, as in a dict of the constants updated with the fields.
+            names = {name for name, _, _ in fields}
+            arguments = [*(f"{name}=c{n}" for n, name in enumerate(self.constants) if name not in names),
+                         *(f"{name}=v{n}" for n, (name, _, _) in enumerate(fields))]
+            lines.append(f"    return record(provenance=provenance, issues=issues, {', '.join(arguments)})")
         exec("\n".join(lines), env)  # noqa: S102 - code built above from this binding's own declaration
         return env["read"]
 
