@@ -34,7 +34,7 @@ from hub.federation import RequestSources
 from hub.logs import client_id_var, install_context, request_id_var
 from hub.metrics import Metrics
 from hub.persisted import PersistedQueries, PersistedQueryError
-from hub.ratelimit import RateLimited, RequestLedger
+from hub.ratelimit import PersonsTally, RateLimited, RequestLedger, RequestTally, Settlement
 from hub.shared_secrets import shared_secret
 from hub.sync.relay import relay_pending
 from resolvers import compiled
@@ -216,29 +216,36 @@ class HubGraphQL(GraphQL):
             and "text/html" in request.headers.get("accept", "")
             and "query" not in request.query_params
         )
+        plan = None
         if not wants_ide:
             authorization = request.headers.get("authorization")
             try:
                 subject = await request.app.state.authenticator.authenticate(authorization, check_revocation=False)
                 client_id_var.set(subject.client_id)
-                # The revocation check and the request count share one store transaction.
-                await request.app.state.ledger.admit(subject.client_id, subject.jti,
-                                                     per_minute=self.settings.requests_per_minute)
-            except TokenRejected as rejected:
-                request.app.state.metrics.tokens.labels("refused", _reason_category(rejected.reason)).inc()
-                await _unauthenticated(rejected.reason, token_present=bool(authorization))(scope, receive, send)
-                return
-            except RateLimited as limited:
-                request.app.state.metrics.rate_limited.labels(limited.limit).inc()
-                await _error(429, "RATE_LIMITED", "too many requests from this client; slow down",
-                             headers={"Retry-After": str(limited.retry_after)})(scope, receive, send)
+                plan = self._fast_plan(request, payload, subject)
+                if plan is None:
+                    # The revocation check and the request count share one store transaction.
+                    await self._admit(request, subject)
+                else:
+                    # Checked with the read's audit entry, in one transaction, before anything is
+                    # shown (see _compiled_response); a refusal this process already knows comes now.
+                    refusal = request.app.state.ledger.known_refusal(subject.client_id, subject.jti)
+                    if refusal is not None:
+                        raise refusal
+            except (TokenRejected, RateLimited) as refused:
+                await self._refusal(request, refused, authorization)(scope, receive, send)
                 return
             request.state.subject = subject
         started = time.perf_counter()
         try:
             response = None
-            if payload is not None and not wants_ide and self.settings.compiled_execution:
-                response = await self._compiled_response(request, payload)
+            if plan is not None:
+                response = await self._compiled_response(request, payload, plan)
+                if response is None:  # the plan fell back: admitted as any other request first
+                    try:
+                        await self._admit(request, request.state.subject)
+                    except (TokenRejected, RateLimited) as refused:
+                        response = self._refusal(request, refused, request.headers.get("authorization"))
             if response is not None:
                 await response(scope, receive, send)
             else:
@@ -282,9 +289,22 @@ class HubGraphQL(GraphQL):
             status_code=200,
         ), body, None
 
-    async def _compiled_response(self, request: Request, payload: dict) -> Response | None:
-        """The response of a POSTed operation the compiled path answers, built without the GraphQL
-        HTTP layer; None when the reference path must run it (it then reuses the same context)."""
+    async def _admit(self, request: Request, subject) -> None:
+        await request.app.state.ledger.admit(subject.client_id, subject.jti, per_minute=self.settings.requests_per_minute)
+
+    def _refusal(self, request: Request, refused: TokenRejected | RateLimited, authorization: str | None) -> Response:
+        if isinstance(refused, TokenRejected):
+            request.app.state.metrics.tokens.labels("refused", _reason_category(refused.reason)).inc()
+            return _unauthenticated(refused.reason, token_present=bool(authorization))
+        request.app.state.metrics.rate_limited.labels(refused.limit).inc()
+        return _error(429, "RATE_LIMITED", "too many requests from this client; slow down",
+                      headers={"Retry-After": str(refused.retry_after)})
+
+    def _fast_plan(self, request: Request, payload: dict | None, subject):
+        """The compiled plan of a POSTed operation, when the compiled path may answer it without the
+        GraphQL HTTP layer; None otherwise."""
+        if payload is None or not self.settings.compiled_execution:
+            return None
         variables, operation_name = payload.get("variables"), payload.get("operationName")
         if not isinstance(variables, dict | None) or not isinstance(operation_name, str | None):
             return None  # the GraphQL layer reports the malformed request
@@ -293,21 +313,50 @@ class HubGraphQL(GraphQL):
         accept = request.headers.get("accept", "")
         if "multipart/mixed" in accept or "text/event-stream" in accept:
             return None
-        query = payload["query"]
-        plan = self.plans.get(query, operation_name, request.state.subject.scopes)
-        if plan is None:
-            return None
+        return self.plans.get(payload["query"], operation_name, subject.scopes)
+
+    async def _compiled_response(self, request: Request, payload: dict, plan) -> Response | None:
+        """The response of a POSTed operation the compiled path answers, built without the GraphQL
+        HTTP layer; None when the reference path must run it (it then reuses the same context).
+
+        The request was not admitted beforehand: its revocation check and request count are made
+        with the persons guard and its audit entry in one store transaction once the plan has run,
+        and its answer is sent only if that transaction commits without a refusal. A refused
+        request's reads are audited as refused; nothing of them is shown.
+        """
+        query, operation_name = payload["query"], payload.get("operationName")
         context = self._new_context(request)
         context.query = query
         context.operation_name = operation_name or _operation_name(query)
         try:
-            result = await self._run_plan(plan, context, variables)
+            result = await self._run_plan(plan, context, payload.get("variables"))
         finally:
             context.compiled_tried = True
         if result is None:
             return None
-        request.app.state.metrics.executions.labels("compiled").inc()
-        body = await self._guarded(request, context, result, {"data": result.data})
+        metrics = request.app.state.metrics
+        metrics.executions.labels("compiled").inc()
+        subject = context.subject
+        now = dt.datetime.now(dt.UTC)
+        ids = frozenset(context.accessed_citizen_ids)
+        settlement = Settlement(
+            request=RequestTally(subject.client_id, self.settings.requests_per_minute, now, subject.jti),
+            persons=PersonsTally(subject.client_id, ids, self.settings.persons_per_hour, now, subject.jti) if ids else None,
+            entry=audit_entry(context, result),
+        )
+        try:
+            refusal = await request.app.state.ledger.settle(settlement)
+        except AuditUnavailable:
+            body = _AUDIT_UNAVAILABLE
+        else:
+            if isinstance(refusal, RateLimited) and refusal.limit != "requests_per_minute":
+                metrics.rate_limited.labels(refusal.limit).inc()
+                body = _persons_limited(refusal)
+            elif refusal is not None:
+                return self._refusal(request, refusal, request.headers.get("authorization"))
+            else:
+                body = {"data": result.data}
+        accept = request.headers.get("accept", "")
         return Response(orjson.dumps(body), media_type=GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json")
 
     def encode_json(self, data) -> bytes:
@@ -408,19 +457,26 @@ class HubGraphQL(GraphQL):
         try:
             await request.app.state.audit.record(audit_entry(context, result, refused=limited is not None))
         except AuditUnavailable:
-            # Nothing is shown that was not audited.
-            return {
-                "data": None,
-                "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
-                            "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
-            }
+            return _AUDIT_UNAVAILABLE
         if limited is not None:
-            return {
-                "data": None,
-                "errors": [{"message": "this client has read more distinct persons this hour than it may; the request was not answered",
-                            "extensions": {"code": "RATE_LIMITED", "limit": limited.limit, "retryAfter": limited.retry_after}}],
-            }
+            return _persons_limited(limited)
         return response
+
+
+# Nothing is shown that was not audited.
+_AUDIT_UNAVAILABLE = {
+    "data": None,
+    "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
+                "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
+}
+
+
+def _persons_limited(limited: RateLimited) -> dict:
+    return {
+        "data": None,
+        "errors": [{"message": "this client has read more distinct persons this hour than it may; the request was not answered",
+                    "extensions": {"code": "RATE_LIMITED", "limit": limited.limit, "retryAfter": limited.retry_after}}],
+    }
 
 
 def _reason_category(reason: str) -> str:

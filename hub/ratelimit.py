@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.audit import AuditEntry, AuditUnavailable, append_in
 from hub.auth.revocation import revoked_among, revoked_in
 from hub.auth.tokens import TokenRejected
 from hub.batching import Batcher
 from hub.db import writing
 
 from hub.store.tables import person_read, rate_window
+
+log = logging.getLogger("hub.ratelimit")
 
 # IDs per IN list when looking up persons already recorded.
 ID_CHUNK = 2000
@@ -56,12 +60,14 @@ class RequestTally:
 
 @dataclass(frozen=True)
 class PersonsTally:
-    """The persons one request read, to record in its client's hour."""
+    """The persons one request read, to record in its client's hour; with its token id, not
+    recorded if the token is revoked."""
 
     client_id: str
     citizen_ids: frozenset[str]
     per_hour: int
     now: dt.datetime
+    jti: str | None = None
 
     @property
     def hour(self) -> str:
@@ -146,13 +152,18 @@ async def tally(store: AsyncEngine, tallies: Sequence[Tally]) -> list[Exception 
     the tallies' shares up to and including a tally is that tally's count. A request whose
     token id is revoked is not counted: its verdict is TokenRejected.
     """
-    dialect = store.dialect.name
     async with writing(store).begin() as connection:
-        revoked = await revoked_in(connection, {t.jti for t in tallies if isinstance(t, RequestTally) and t.jti})
-        counted = [t for t in tallies if not (isinstance(t, RequestTally) and t.jti in revoked)]
-        shares = await _record_persons(connection, dialect, counted)
-        before = await _add_to_counters(connection, dialect, counted, shares)
-        await _tidy(connection, counted)
+        return await tally_in(connection, tallies)
+
+
+async def tally_in(connection: AsyncConnection, tallies: Sequence[Tally]) -> list[Exception | None]:
+    """As tally, within the caller's store transaction."""
+    dialect = connection.dialect.name
+    revoked = await revoked_in(connection, {t.jti for t in tallies if t.jti})
+    counted = [t for t in tallies if t.jti not in revoked]
+    shares = await _record_persons(connection, dialect, counted)
+    before = await _add_to_counters(connection, dialect, counted, shares)
+    await _tidy(connection, counted)
     running = dict(before)
     verdicts: dict[int, Exception | None] = {}
     for item, share in zip(counted, shares, strict=True):
@@ -263,6 +274,21 @@ async def _tidy(connection: AsyncConnection, tallies: Sequence[Tally]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """What one read answered by the compiled path leaves in the store, all in one transaction:
+    the request counted in its minute (not if its token is revoked), the persons it read
+    recorded in the client's hour, and its audit entry, marked refused if either says no."""
+
+    request: RequestTally
+    persons: PersonsTally | None
+    entry: AuditEntry
+
+
+# Token ids seen revoked, kept by a process to refuse them again without asking the store.
+REVOKED_SEEN_KEPT = 10_000
+
+
 class RequestLedger:
     """Group commit for what the store is asked on every request: the rate counts and the revocation lookup.
 
@@ -277,15 +303,46 @@ class RequestLedger:
         self.transactions = 0  # store transactions run: counts and revocation lookups
         self._counts: Batcher[Tally, Exception | None] = Batcher("request-ledger", self._count)
         self._revocations: Batcher[str, bool] = Batcher("revocation-lookups", self._revoked)
+        self._settlements: Batcher[Settlement, Exception | None] = Batcher("read-settlements", self._settle)
+        # What this process has already been told: revoked token ids, and the minute each client
+        # was last refused for its request rate in (a refusal is repeated without executing anything).
+        self._revoked_seen: set[str] = set()
+        self._limited_in: dict[str, str] = {}
 
     def start(self) -> None:
         self._counts.start()
         self._revocations.start()
+        self._settlements.start()
 
     async def stop(self) -> None:
         """Finish what is queued, then stop (graceful shutdown)."""
+        await self._settlements.stop()
         await self._counts.stop()
         await self._revocations.stop()
+
+    def known_refusal(self, client_id: str, jti: str, now: dt.datetime | None = None) -> Exception | None:
+        """The refusal this process already knows a request will get: its token id was seen
+        revoked, or its client was refused for its rate this minute. None: ask the store."""
+        if jti in self._revoked_seen:
+            return TokenRejected("revoked")
+        now = now or _now()
+        if self._limited_in.get(client_id) == RequestTally(client_id, 0, now).counter[1]:
+            return RateLimited("requests_per_minute", 60 - now.second)
+        return None
+
+    def _remember(self, item: Tally, verdict: Exception | None) -> None:
+        if isinstance(verdict, TokenRejected) and item.jti:
+            if len(self._revoked_seen) >= REVOKED_SEEN_KEPT:
+                self._revoked_seen.clear()
+            self._revoked_seen.add(item.jti)
+        elif isinstance(verdict, RateLimited) and isinstance(item, RequestTally):
+            self._limited_in[item.client_id] = item.counter[1]
+
+    async def settle(self, settlement: Settlement) -> Exception | None:
+        """Count, tally and audit a read in the batch's one store transaction; the refusal it
+        gets (TokenRejected, RateLimited), or None. AuditUnavailable if the transaction failed:
+        then nothing of it is recorded and nothing may be shown."""
+        return await self._settlements.submit(settlement)
 
     async def count_request(self, client_id: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
         """As count_request, counted with the concurrent calls."""
@@ -294,7 +351,10 @@ class RequestLedger:
     async def admit(self, client_id: str, jti: str, *, per_minute: int, now: dt.datetime | None = None) -> None:
         """Check the token id against the revoked ones and count the request, in the batch's one
         transaction: TokenRejected if revoked (then not counted), RateLimited past the limit."""
-        _raise_if(await self._counts.submit(RequestTally(client_id, per_minute, now or _now(), jti)))
+        item = RequestTally(client_id, per_minute, now or _now(), jti)
+        verdict = await self._counts.submit(item)
+        self._remember(item, verdict)
+        _raise_if(verdict)
 
     async def count_persons(self, client_id: str, citizen_ids: Collection[str], *, per_hour: int,
                             now: dt.datetime | None = None) -> None:
@@ -310,6 +370,30 @@ class RequestLedger:
     async def _count(self, tallies: list[Tally]) -> list[Exception | None]:
         self.transactions += 1
         return await tally(self.store, tallies)
+
+    async def _settle(self, settlements: list[Settlement]) -> list[Exception | None]:
+        self.transactions += 1
+        tallies: list[Tally] = []
+        for item in settlements:
+            tallies.append(item.request)
+            if item.persons is not None:
+                tallies.append(item.persons)
+        try:
+            async with writing(self.store).begin() as connection:
+                verdicts = dict(zip(map(id, tallies), await tally_in(connection, tallies), strict=True))
+                refusals = []
+                for item in settlements:
+                    refusal = verdicts[id(item.request)]
+                    if refusal is None and item.persons is not None:
+                        refusal = verdicts[id(item.persons)]
+                    refusals.append(refusal)
+                    self._remember(item.request, verdicts[id(item.request)])
+                await append_in(connection, [replace(item.entry, outcome="refused") if refusal is not None else item.entry
+                                             for item, refusal in zip(settlements, refusals, strict=True)])
+        except Exception as exc:  # noqa: BLE001 - nothing is shown that was not audited
+            log.error("settling reads failed: %s", type(exc).__name__)
+            raise AuditUnavailable() from None
+        return refusals
 
     async def _revoked(self, jtis: list[str]) -> list[bool]:
         self.transactions += 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -152,3 +154,58 @@ def test_stopping_the_writer_answers_every_queued_entry(fresh):
     assert ids == list(range(1, 41))
     assert after == 41
     assert verified == (41, None)
+
+
+def _audit_rows(urls) -> list:
+    async def rows(engine):
+        async with engine.connect() as connection:
+            return (await connection.execute(
+                sa.select(audit_log.c.outcome, audit_log.c.citizen_ids).order_by(audit_log.c.id))).all()
+
+    return asyncio.run(_store_work(urls, rows))
+
+
+PERSON_QUERY = "query($id: CitizenId!) { person(citizenId: $id) { firstName } }"
+
+
+def test_a_read_with_a_token_revoked_meanwhile_is_refused_and_audited_as_refused(fresh):
+    """A read the compiled path answers is checked against the revoked tokens with its audit
+    entry, after it ran and before anything is shown: the read is refused (401) and its entry
+    says so; a later request with that token is refused before anything runs."""
+    from joserfc import jws
+
+    from hub.auth.revocation import revoke
+
+    settings = settings_for(fresh.urls)
+    token = mint(settings, "ministry:read pii:read")
+    claims = json.loads(jws.extract_compact(token.encode()).payload)
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "t"}
+    ask = {"query": PERSON_QUERY, "variables": {"id": ALICE}}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/graphql", json=ask, headers=headers).json()["data"]["person"]["firstName"] == "สมชาย"
+        # Revoked by another hub process: this one learns it from the store.
+        asyncio.run(_store_work(fresh.urls, lambda engine: revoke(engine, claims["jti"], claims["exp"])))
+        refused = client.post("/graphql", json=ask, headers=headers)
+        assert refused.status_code == 401 and "สมชาย" not in refused.text
+        assert _audit_rows(fresh.urls) == [("ok", ALICE), ("refused", ALICE)]
+        again = client.post("/graphql", json=ask, headers=headers)
+        assert again.status_code == 401
+        assert _audit_rows(fresh.urls) == [("ok", ALICE), ("refused", ALICE)]  # nothing ran, nothing read
+
+
+def test_reads_past_the_request_rate_are_refused_and_audited(fresh):
+    settings = settings_for(fresh.urls, requests_per_minute=2)
+    token = mint(settings, "ministry:read pii:read")
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": "t"}
+    ask = {"query": PERSON_QUERY, "variables": {"id": ALICE}}
+    with TestClient(create_app(settings)) as client:
+        responses = [client.post("/graphql", json=ask, headers=headers) for _ in range(5)]
+    codes = [r.status_code for r in responses]
+    # Within one minute the third is refused (unless a minute boundary falls between requests).
+    assert 429 in codes and codes.count(200) <= 4, codes
+    assert all("สมชาย" not in r.text for r in responses if r.status_code == 429)
+    outcomes = [outcome for outcome, _ in _audit_rows(fresh.urls)]
+    # Every answered read is audited ok; a refused read that ran is audited refused; once refused,
+    # the client's next requests this minute are refused before anything runs.
+    assert outcomes.count("ok") == codes.count(200)
+    assert 1 <= outcomes.count("refused") <= codes.count(429)
