@@ -156,12 +156,41 @@ async def tally(store: AsyncEngine, tallies: Sequence[Tally]) -> list[Exception 
         return await tally_in(connection, tallies)
 
 
-async def tally_in(connection: AsyncConnection, tallies: Sequence[Tally]) -> list[Exception | None]:
-    """As tally, within the caller's store transaction."""
+class RecordedPersons:
+    """Citizen IDs this process knows are recorded in a client's hour (it saw them committed, or
+    found them there), so the persons guard looks up only the others. Only the newest hour is kept."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit = limit
+        self._hour = ""
+        self._ids: dict[str, set[str]] = {}  # client_id -> IDs, for self._hour
+        self._size = 0
+
+    def known(self, client_id: str, hour: str) -> set[str]:
+        return self._ids.get(client_id, set()) if hour == self._hour else set()
+
+    def learn(self, tallies: Sequence[PersonsTally]) -> None:
+        """After the transaction that recorded these tallies' persons has committed."""
+        for item in tallies:
+            if item.hour > self._hour:
+                self._hour, self._ids, self._size = item.hour, {}, 0
+            if item.hour != self._hour:
+                continue
+            ids = self._ids.setdefault(item.client_id, set())
+            before = len(ids)
+            ids |= item.citizen_ids
+            self._size += len(ids) - before
+        if self._size > self.limit:
+            self._ids, self._size = {}, 0
+
+
+async def tally_in(connection: AsyncConnection, tallies: Sequence[Tally],
+                   recorded: RecordedPersons | None = None) -> list[Exception | None]:
+    """As tally, within the caller's store transaction; persons `recorded` knows are not looked up."""
     dialect = connection.dialect.name
     revoked = await revoked_in(connection, {t.jti for t in tallies if t.jti})
     counted = [t for t in tallies if t.jti not in revoked]
-    shares = await _record_persons(connection, dialect, counted)
+    shares = await _record_persons(connection, dialect, counted, recorded)
     before = await _add_to_counters(connection, dialect, counted, shares)
     await _tidy(connection, counted)
     running = dict(before)
@@ -172,13 +201,14 @@ async def tally_in(connection: AsyncConnection, tallies: Sequence[Tally]) -> lis
     return [verdicts[id(t)] if id(t) in verdicts else TokenRejected("revoked") for t in tallies]
 
 
-async def _record_persons(connection: AsyncConnection, dialect: str, tallies: Sequence[Tally]) -> list[int]:
+async def _record_persons(connection: AsyncConnection, dialect: str, tallies: Sequence[Tally],
+                          recorded: RecordedPersons | None = None) -> list[int]:
     """Record the persons not yet recorded in their client's hour; return what each tally adds to its counter.
 
     A request adds 1; a persons tally adds its persons new to the hour, not counting those an
     earlier tally of the batch added.
     """
-    seen = await _known_persons(connection, [t for t in tallies if isinstance(t, PersonsTally)])
+    seen = await _known_persons(connection, [t for t in tallies if isinstance(t, PersonsTally)], recorded)
     shares: list[int] = []
     rows: list[dict[str, str]] = []
     for item in tallies:
@@ -214,15 +244,20 @@ def _recorded(dialect: str) -> sa.Select:
             .join(wanted, wanted.c.citizen_id == person_read.c.citizen_id).where(*where))
 
 
-async def _known_persons(connection: AsyncConnection, tallies: Sequence[PersonsTally]) -> dict[tuple[str, str], set[str]]:
-    """The citizen IDs of the tallies already recorded, by (client_id, hour), looked up by key."""
+async def _known_persons(connection: AsyncConnection, tallies: Sequence[PersonsTally],
+                         recorded: RecordedPersons | None = None) -> dict[tuple[str, str], set[str]]:
+    """The citizen IDs of the tallies already recorded, by (client_id, hour): those `recorded`
+    knows, and the others looked up by key."""
     wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
     for item in tallies:
         wanted[(item.client_id, item.hour)] |= item.citizen_ids
     known: dict[tuple[str, str], set[str]] = {}
     for (client_id, hour), ids in sorted(wanted.items()):
-        ordered = sorted(ids)
         found: set[str] = set()
+        if recorded is not None:
+            found = ids & recorded.known(client_id, hour)
+            ids = ids - found
+        ordered = sorted(ids)
         for start in range(0, len(ordered), ID_CHUNK):
             found.update(
                 row[0] for row in await connection.execute(
@@ -308,6 +343,7 @@ class RequestLedger:
         # was last refused for its request rate in (a refusal is repeated without executing anything).
         self._revoked_seen: set[str] = set()
         self._limited_in: dict[str, str] = {}
+        self._recorded = RecordedPersons()
 
     def start(self) -> None:
         self._counts.start()
@@ -369,7 +405,15 @@ class RequestLedger:
 
     async def _count(self, tallies: list[Tally]) -> list[Exception | None]:
         self.transactions += 1
-        return await tally(self.store, tallies)
+        async with writing(self.store).begin() as connection:
+            verdicts = await tally_in(connection, tallies, self._recorded)
+        self._learn(tallies, verdicts)
+        return verdicts
+
+    def _learn(self, tallies: Sequence[Tally], verdicts: Sequence[Exception | None]) -> None:
+        """Once their transaction committed: the persons of tallies that were recorded (not revoked)."""
+        self._recorded.learn([t for t, v in zip(tallies, verdicts, strict=True)
+                              if isinstance(t, PersonsTally) and not isinstance(v, TokenRejected)])
 
     async def _settle(self, settlements: list[Settlement]) -> list[Exception | None]:
         self.transactions += 1
@@ -380,7 +424,8 @@ class RequestLedger:
                 tallies.append(item.persons)
         try:
             async with writing(self.store).begin() as connection:
-                verdicts = dict(zip(map(id, tallies), await tally_in(connection, tallies), strict=True))
+                outcome = await tally_in(connection, tallies, self._recorded)
+                verdicts = dict(zip(map(id, tallies), outcome, strict=True))
                 refusals = []
                 for item in settlements:
                     refusal = verdicts[id(item.request)]
@@ -393,6 +438,7 @@ class RequestLedger:
         except Exception as exc:  # noqa: BLE001 - nothing is shown that was not audited
             log.error("settling reads failed: %s", type(exc).__name__)
             raise AuditUnavailable() from None
+        self._learn(tallies, outcome)
         return refusals
 
     async def _revoked(self, jtis: list[str]) -> list[bool]:

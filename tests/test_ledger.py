@@ -233,3 +233,30 @@ def test_the_app_counts_and_checks_tokens_through_its_ledger(migrated_databases)
                       headers={"Authorization": f"Bearer {token}"})
             # The revocation lookup and the request count, in one transaction.
             assert ledger.transactions - before == 1
+
+
+async def test_persons_a_process_saw_recorded_are_not_looked_up_again(store):
+    """The guard's count is the store's, across processes, though each process looks up only
+    the persons it has not itself seen recorded this hour."""
+    first, second = RequestLedger(store), RequestLedger(store)  # two hub processes
+    who = client()
+    lookups = []
+
+    def count_lookups(_conn, _cursor, statement, *_args):
+        if "person_read" in statement and statement.lstrip().upper().startswith("SELECT"):
+            lookups.append(statement)
+
+    sa.event.listen(store.sync_engine, "before_cursor_execute", count_lookups)
+    try:
+        await first.count_persons(who, ids(1, 2, 3), per_hour=4, now=NOW)
+        lookups.clear()
+        await first.count_persons(who, ids(1, 2, 3), per_hour=4, now=NOW)  # all seen by this process
+        assert lookups == []
+        await second.count_persons(who, ids(3, 4), per_hour=4, now=NOW)  # 4 distinct: at the limit
+        assert len(lookups) == 1
+        with pytest.raises(RateLimited):  # 5 is the fifth distinct person: 4 was recorded by the other process
+            await first.count_persons(who, ids(4, 5), per_hour=4, now=NOW)
+    finally:
+        sa.event.remove(store.sync_engine, "before_cursor_execute", count_lookups)
+    assert await persons_recorded(store, who) == ids(1, 2, 3, 4, 5)
+    assert await counter(store, who, NOW.strftime("ph%Y%m%d%H")) == 5
