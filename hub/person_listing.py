@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from hub.bindings import one_of
+from hub.bindings import one_of_parameter
 from hub.federation import IN_CHUNK, RequestSources, SourceUnavailable
 from hub.records import BenefitRecord, PersonRecord
 from hub.sources.city import bindings as city_bindings
@@ -157,6 +157,37 @@ def _city_template(districts: frozenset[str] | None, suffix: str, tables: tuple[
     union = sa.union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     statement = sa.select(union.c.pid).distinct().order_by(union.c.pid)
     return statement.limit(sa.bindparam(f"limit{suffix}", type_=sa.Integer)) if limited else statement
+
+
+@functools.lru_cache(maxsize=64)
+def _holders_statement(kinds: tuple[str, ...], dialect: str) -> sa.CompoundSelect | sa.Select:
+    """(kind's position in CITY_KINDS, pid) of the registrations of each kind among :ids_<position>."""
+    parts = []
+    for kind in kinds:
+        position = list(CITY_KINDS).index(kind)
+        pid = _pid_column(CITY_KINDS[kind])
+        tag = sa.literal_column(str(position), sa.Integer).label("kind")
+        parts.append(sa.select(tag, pid.label("pid")).where(one_of_parameter(pid, f"ids_{position}", dialect)))
+    return sa.union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _known_statement(dialect: str) -> sa.Select:
+    """Which of :ids the ministry's register holds."""
+    p = ministry.person.c
+    return sa.select(p.citizen_id).where(one_of_parameter(p.citizen_id, "ids", dialect))
+
+
+REGISTERS = (city_bindings.ELDERLY_ALLOWANCE, city_bindings.DISABILITY_ALLOWANCE)
+
+
+@functools.lru_cache(maxsize=64)
+def _registrations_statement(register: int, districts: frozenset[str] | None, dialect: str) -> sa.Select:
+    """The registrations in REGISTERS[register] of the PIDs :ids (the PID again as the last column)."""
+    binding = REGISTERS[register]
+    pid = binding.table.c.pid_digits
+    statement = binding.select(pid.label("_by")).where(one_of_parameter(pid, "ids", dialect))
+    return binding.restrict(statement, districts).order_by(binding.key)
 
 
 # Combined statements of several listings' streams, by the shapes of their parts.
@@ -420,22 +451,18 @@ class PersonLister:
             by_kind: dict[str, list[str]] = defaultdict(list)
             for kind, cid in chunk:
                 by_kind[kind].append(cid)
-            parts = []
-            for kind, ids in by_kind.items():
-                pid = _pid_column(CITY_KINDS[kind])
-                tag = sa.literal_column(str(kinds.index(kind)), sa.Integer).label("kind")
-                parts.append(sa.select(tag, pid.label("pid")).where(one_of(pid, ids, self._dialect("city"))))
-            rows = await self._rows("city", sa.union_all(*parts))
+            statement = _holders_statement(tuple(by_kind), self._dialect("city"))
+            parameters = {f"ids_{kinds.index(kind)}": ids for kind, ids in by_kind.items()}
+            rows = await self._rows("city", statement, parameters, reused=True)
             for kind_index, pid in rows or []:
                 found[kinds[kind_index]].add(pid)
         return found
 
     async def _in_ministry(self, ids: list[str]) -> set[str] | None:
-        p = ministry.person.c
         found: set[str] = set()
+        statement = _known_statement(self._dialect("ministry"))
         for chunk in _chunks(ids):
-            condition = one_of(p.citizen_id, chunk, self._dialect("ministry"))
-            rows = await self._rows("ministry", sa.select(p.citizen_id).where(condition))
+            rows = await self._rows("ministry", statement, {"ids": chunk}, reused=True)
             if rows is None:
                 return None
             found.update(r[0] for r in rows)
@@ -445,12 +472,10 @@ class PersonLister:
         grouped: dict[str, list[BenefitRecord]] = {i: [] for i in ids}
         if not ids:
             return grouped
-        for binding in (city_bindings.ELDERLY_ALLOWANCE, city_bindings.DISABILITY_ALLOWANCE):
-            pid = binding.table.c.pid_digits
+        for register, binding in enumerate(REGISTERS):
+            statement = _registrations_statement(register, self.districts, self._dialect("city"))
             for chunk in _chunks(ids):
-                condition = one_of(pid, chunk, self._dialect("city"))
-                statement = binding.restrict(binding.select(pid.label("_by")).where(condition), self.districts)
-                rows = await self._rows("city", statement.order_by(binding.key))
+                rows = await self._rows("city", statement, {"ids": chunk}, reused=True)
                 by = len(binding.columns())  # the _by column follows the binding's own
                 for row in rows or []:
                     grouped[row[by]].append(binding.to_record(row))
