@@ -64,6 +64,10 @@ PLAN_CACHE_SIZE = 1024
 VALIDATION_RULES = (*specified_rules, OperationBudget)
 
 ATTRIBUTE, RESOLVER, RELATION, TYPENAME = range(4)
+# Built-in scalars whose serialiser returns a value of exactly this type unchanged (graphql-core's
+# serialize_string and serialize_id). Int and Float are not listed: their serialisers also check
+# the range and finiteness.
+PASSTHROUGH = {"String": str, "ID": str}
 ROOT_FIELDS = {"person": "Person", "persons": "PersonConnection"}
 
 
@@ -86,6 +90,7 @@ class FieldPlan:
     is_list: bool = False
     item_non_null: bool = False
     serialize: Callable[[Any], Any] | None = None  # leaf fields
+    passthrough: type | None = None  # values of exactly this type serialise to themselves
     child: ObjectPlan | None = None  # object fields
     typename: str = ""
     city_identity: bool = False  # needs the parent person's city registrations
@@ -215,6 +220,7 @@ class _Compiler:
             plan.child = self.object_plan(graphql_type, nodes)
         elif is_leaf_type(graphql_type):
             plan.serialize = graphql_type.serialize
+            plan.passthrough = PASSTHROUGH.get(graphql_type.name)
         else:
             raise Fallback("type")
         return plan
@@ -426,6 +432,9 @@ def _serialise(value, plan: FieldPlan):
 
 def _leaves(values: list, plan: FieldPlan) -> list:
     if not plan.is_list:
+        same = plan.passthrough
+        if same is not None:
+            return [v if v.__class__ is same else _serialise(v, plan) for v in values]
         return [_serialise(v, plan) for v in values]
     item = FieldPlan(plan.key, ATTRIBUTE, non_null=plan.item_non_null, serialize=plan.serialize)
     out = []
