@@ -46,11 +46,13 @@ class Binding:
     where: sa.ColumnElement | None = None
 
     def columns(self) -> list[sa.ColumnElement]:
+        """The columns select() reads: the key and the change time first, then the fields' (so
+        bindings of one shape with extra fields at the end read rows that line up; see
+        federation.relations_statement)."""
         seen: dict[str, sa.ColumnElement] = {}
-        for col in [self.key, *(c.column for c in self.fields.values())]:
+        leading = [self.key] if self.updated_at is None else [self.key, self.updated_at]
+        for col in [*leading, *(c.column for c in self.fields.values())]:
             seen.setdefault(col.key, col)
-        if self.updated_at is not None:
-            seen.setdefault(self.updated_at.key, self.updated_at)
         return list(seen.values())
 
     def select(self, *extra: sa.ColumnElement) -> sa.Select:

@@ -95,9 +95,10 @@ def _lost_connection(exc: BaseException) -> bool:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False
-    # InterfaceError: the driver found the connection already closed ("connection is closed").
-    return isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.exceptions.AdminShutdownError
-                      | asyncpg.InterfaceError | ConnectionError | OSError)
+    # The server closed it (terminated, shut down), or the driver found it closed or in a broken
+    # state left by a message the closing server sent ("another operation is in progress").
+    return isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
+                      | asyncpg.InterfaceError | asyncpg.InternalClientError | ConnectionError | OSError)
 
 
 def _driver_failure(exc: BaseException) -> bool:
@@ -106,7 +107,7 @@ def _driver_failure(exc: BaseException) -> bool:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False
-    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError)
+    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | asyncpg.InternalClientError)
 
 
 class SourceSession:
@@ -273,6 +274,63 @@ async def load_related(
     for chunk in _chunks(unique):
         for row in await session.rows(statement, {"keys": chunk}, reused=True):
             grouped[row[by]].append(binding.to_record(row))
+    return grouped
+
+
+# Statements reading several relations of one source at once, by the relations (None: they cannot share one).
+_TOGETHER: dict[tuple, sa.CompoundSelect | None] = {}
+
+
+def relations_statement(relations: tuple[Relation, ...], districts: frozenset[str] | None,
+                        dialect: str) -> sa.CompoundSelect | None:
+    """One statement for several relations of one source keyed alike (a person's elderly and
+    disability registrations): each relation's rows padded with NULLs to the widest binding's
+    columns, then the key they were found by and the relation's position. None when their rows
+    cannot line up (a column of another type at the same position) or a relation is ordered by
+    more than its binding's key (rows are put in key order after reading)."""
+    cache_key = (tuple(id(r) for r in relations), districts, dialect)
+    if cache_key in _TOGETHER:
+        return _TOGETHER[cache_key]
+    widest = max((r.target.columns() for r in relations), key=len)
+    parts = []
+    for position, relation in enumerate(relations):
+        binding = relation.target
+        columns = binding.columns()
+        lined_up = all(own.type._type_affinity is other.type._type_affinity for own, other in zip(columns, widest))
+        if not lined_up or relation.order_by not in ((), (binding.key,)):
+            parts = None
+            break
+        # A bare NULL typed for SQLAlchemy (MariaDB's CAST knows no VARCHAR): the database takes
+        # the column's type from the other relations' rows.
+        padding = [sa.type_coerce(sa.null(), column.type).label(f"_pad{i}")
+                   for i, column in enumerate(widest[len(columns):])]
+        part = binding.select(*padding, relation.by.label("_by"),
+                              sa.literal_column(str(position), sa.Integer).label("_relation"))
+        parts.append(binding.restrict(part.where(one_of_parameter(relation.by, "keys", dialect)), districts))
+    statement = sa.union_all(*parts) if parts else None
+    _TOGETHER[cache_key] = statement
+    return statement
+
+
+async def load_together(
+    session: SourceSession,
+    relations: tuple[Relation, ...],
+    keys: Sequence,
+    districts: frozenset[str] | None,
+) -> list[dict[object, list[Record]]]:
+    """For each relation, what load_related gives; in one statement per chunk of keys when the
+    relations' rows can share one (see relations_statement), else one per relation."""
+    statement = relations_statement(relations, districts, session.engine.dialect.name)
+    if statement is None:
+        return [await load_related(session, relation, keys, districts) for relation in relations]
+    unique = sorted({k for k in keys if k is not None}, key=str)
+    grouped: list[dict[object, list[Record]]] = [defaultdict(list) for _ in relations]
+    by = max(len(r.target.columns()) for r in relations)  # the key found by, then the relation's position
+    for chunk in _chunks(unique):
+        rows = await session.rows(statement, {"keys": chunk}, reused=True)
+        for row in sorted(rows, key=lambda r: (r[by + 1], r[0])):  # by relation, then its binding's key
+            position = row[by + 1]
+            grouped[position][row[by]].append(relations[position].target.to_record(row))
     return grouped
 
 

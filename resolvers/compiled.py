@@ -51,7 +51,7 @@ from strawberry.types import ExecutionResult
 from hub.auth.scopes import Scope
 from hub.bindings import Relation
 from hub.context import Context
-from hub.federation import SourceUnavailable, load_related
+from hub.federation import SourceUnavailable, load_related, load_together
 from hub.person_listing import PersonFilter
 from resolvers.connections import PERSON_CURSOR, connection_row, person_lister
 from resolvers.loaders import relation_key
@@ -302,6 +302,23 @@ class _Run:
                 known[key] = grouped.get(key, [])
         return known
 
+    async def load_together(self, relations: tuple[Relation, ...], keys: Sequence) -> list[dict]:
+        """As load for each relation (of one source), read together where their rows can share a statement."""
+        knowns = [self.loaded.setdefault(relation_key(r), {}) for r in relations]
+        missing = [k for k in dict.fromkeys(keys) if any(k not in known for known in knowns)]
+        if missing:
+            session = self.context.sources[relations[0].target.source]
+            try:
+                found = await load_together(session, relations, missing, self.context.subject.districts)
+            except SourceUnavailable:
+                raise Fallback("source unavailable") from None
+            for known, grouped in zip(knowns, found, strict=True):
+                for records in grouped.values():
+                    self.context.saw(records)
+                for key in missing:
+                    known[key] = grouped.get(key, [])
+        return knowns
+
     async def related(self, plan: FieldPlan, parents: list) -> list:
         """The field's value for every parent: each relation it follows loaded once for all parents."""
         wanted: list[tuple[Relation, object] | None] = []
@@ -336,7 +353,7 @@ class _Run:
             return
         if Scope.CITY_READ in self.context.subject.scopes:
             ids = [v.citizen_id for v in wanted]
-            loaded = [await self.load(relation, ids) for relation in CITY_IDENTITY]
+            loaded = await self.load_together(CITY_IDENTITY, ids)
             for view in wanted:
                 view.city = [record for found in loaded for record in found.get(view.citizen_id, [])]
         for view in wanted:
@@ -476,11 +493,7 @@ async def _person_roots(run: _Run, arguments: list[dict]) -> list:
         return await run.load(MINISTRY_PERSON, ids) if Scope.MINISTRY_READ in scopes else {}
 
     async def city():
-        found = []
-        if Scope.CITY_READ in scopes:
-            for relation in CITY_IDENTITY:
-                found.append(await run.load(relation, ids))
-        return found
+        return await run.load_together(CITY_IDENTITY, ids) if Scope.CITY_READ in scopes else []
 
     if not ({Scope.MINISTRY_READ, Scope.CITY_READ} & scopes):
         raise Fallback("no source scope")

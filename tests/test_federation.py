@@ -121,8 +121,9 @@ def test_pooled_ministry_connections_closed_by_the_server_are_replaced(planted):
     with TestClient(create_app(settings)) as client:
         before = _post(client, token)
         assert "errors" not in before and before["data"]["person"]["cases"] == [{"caseId": 77}]
-        asyncio.run(_admin(POSTGRES_ADMIN, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                           f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
-        after = _post(client, token)
-        assert "errors" not in after, after
-        assert after == before
+        for _ in range(5):  # the driver learns of the closing at different moments
+            asyncio.run(_admin(POSTGRES_ADMIN, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                               f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            after = _post(client, token)
+            assert "errors" not in after, after
+            assert after == before
