@@ -767,7 +767,9 @@ class ProcSampler(threading.Thread):
             sys_ticks = int(fields[12])
             previous = self.known.get(key)
             title = previous.title if previous else ""
-            if not previous and comm in ("postgres", "mariadbd", "mysqld"):
+            # A backend just forked still shows the postmaster's command line until it has set
+            # its title (user, database, client address): read it again until it has.
+            if comm in ("postgres", "mariadbd", "mysqld") and (not previous or "(" not in title):
                 try:
                     with open(f"/proc/{name}/cmdline", "rb") as handle:
                         title = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
