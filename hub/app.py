@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import graphql
 import orjson
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -238,6 +239,9 @@ class HubGraphQL(GraphQL):
             except (TokenRejected, RateLimited) as refused:
                 await self._refusal(request, refused, authorization)(scope, receive, send)
                 return
+            except STORE_FAILURES as exc:
+                await _store_unavailable(exc)(scope, receive, send)
+                return
             request.state.subject = subject
         started = time.perf_counter()
         try:
@@ -249,6 +253,8 @@ class HubGraphQL(GraphQL):
                         await self._admit(request, request.state.subject)
                     except (TokenRejected, RateLimited) as refused:
                         response = self._refusal(request, refused, request.headers.get("authorization"))
+                    except STORE_FAILURES as exc:
+                        response = _store_unavailable(exc)
             if response is not None:
                 await response(scope, receive, send)
             else:
@@ -480,6 +486,17 @@ def _persons_limited(limited: RateLimited) -> dict:
         "errors": [{"message": "this client has read more distinct persons this hour than it may; the request was not answered",
                     "extensions": {"code": "RATE_LIMITED", "limit": limited.limit, "retryAfter": limited.retry_after}}],
     }
+
+
+# What a store that does not answer raises while a request is authenticated and admitted.
+STORE_FAILURES = (sa.exc.DBAPIError, sa.exc.InterfaceError, OSError, ConnectionError, TimeoutError)
+
+
+def _store_unavailable(exc: BaseException) -> Response:
+    """The store (tokens, rate counts) did not answer: nothing was run, the client may retry."""
+    log.warning("store unavailable while admitting a request: %s", type(exc).__name__)
+    return _error(503, "STORE_UNAVAILABLE", "the hub's store is unavailable, so the request was not run; retry shortly",
+                  headers={"Retry-After": "5"})
 
 
 def _reason_category(reason: str) -> str:

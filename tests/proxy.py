@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
+
+import sqlalchemy as sa
 
 
 class TcpProxy:
@@ -63,3 +66,16 @@ class TcpProxy:
         self.stop()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def behind_proxy(urls: dict[str, str], role: str, default_port: int):
+    """The proxy started in front of the server of `role`'s database, and the URLs with that
+    database reached through it; the proxy is closed afterwards."""
+    url = sa.make_url(urls[role])
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or default_port)
+    proxy.start()
+    try:
+        yield proxy, {**urls, role: url.set(port=proxy.port).render_as_string(hide_password=False)}
+    finally:
+        proxy.close()

@@ -16,7 +16,7 @@ from hub.sources.ministry import tables as ministry
 from tests import factories as f
 from tests.backends import SERVERS, create_databases, drop_databases
 from tests.conftest import settings_for
-from tests.proxy import TcpProxy
+from tests.proxy import behind_proxy
 from tests.tokens import mint
 
 CID = f.citizen_id("110200345678")
@@ -82,12 +82,7 @@ def test_city_on_a_dead_port_gives_ministry_data_and_a_typed_error(planted):
 def test_city_server_stopped_mid_test_and_back(planted):
     if planted.kind != SERVERS:
         pytest.skip("needs the city on a database server (MariaDB)")
-    url = sa.make_url(planted.urls["city"])
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
-    proxy.start()
-    try:
-        urls = dict(planted.urls)
-        urls["city"] = url.set(port=proxy.port).render_as_string(hide_password=False)
+    with behind_proxy(planted.urls, "city", 3306) as (proxy, urls):
         settings = settings_for(urls, source_timeout=3)
         token = mint(settings, "ministry:read city:read pii:read")
         with TestClient(create_app(settings)) as client:
@@ -104,8 +99,6 @@ def test_city_server_stopped_mid_test_and_back(planted):
             assert "errors" not in recovered, recovered
             assert recovered["data"]["person"]["elderlyAllowances"] == [{"benefitId": "E1", "monthlyAmount": "700.00"}]
             assert client.get("/readyz").status_code == 200
-    finally:
-        proxy.close()
 
 
 def test_pooled_ministry_connections_closed_by_the_server_are_replaced(planted):

@@ -8,7 +8,6 @@ import re
 import time
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.app import create_app
@@ -16,7 +15,7 @@ from hub.logs import JsonFormatter
 from tests import factories as f
 from tests.backends import SERVERS
 from tests.conftest import settings_for
-from tests.proxy import TcpProxy
+from tests.proxy import behind_proxy
 from tests.tokens import mint
 
 PERSON = 'query Lookup($id: CitizenId!) { person(citizenId: $id) { citizenId sources elderlyAllowances { benefitId } } }'
@@ -87,12 +86,7 @@ def test_json_logs_carry_ids_and_no_secrets(migrated_databases, caplog):
 def test_a_failing_source_trips_its_breaker_and_resets(migrated_databases):
     if migrated_databases.kind != SERVERS:
         pytest.skip("needs the city on a database server (MariaDB) behind a proxy")
-    url = sa.make_url(migrated_databases.urls["city"])
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306)
-    proxy.start()
-    try:
-        urls = dict(migrated_databases.urls)
-        urls["city"] = url.set(port=proxy.port).render_as_string(hide_password=False)
+    with behind_proxy(migrated_databases.urls, "city", 3306) as (proxy, urls):
         settings = settings_for(urls, source_timeout=2, breaker_failures=2, breaker_reset=1.5)
         token = mint(settings, "ministry:read city:read pii:read")
         headers = {"Authorization": f"Bearer {token}", "X-Purpose": "breaker test"}
@@ -122,8 +116,7 @@ def test_a_failing_source_trips_its_breaker_and_resets(migrated_databases):
             assert "errors" not in body, body
             assert circuit() == "closed"
             assert "hub_source_circuit_open{source=\"city\"} 0.0" in client.get("/metrics").text
-    finally:
-        proxy.close()
+
 
 
 def test_request_rate_limit_per_client(migrated_databases):
@@ -174,3 +167,31 @@ def fresh_person_dbs(backend_kind, tmp_path):
     test_dbs = asyncio.run(setup())
     yield test_dbs
     asyncio.run(drop_databases(test_dbs))
+
+
+def test_a_store_outage_refuses_requests_with_a_typed_error_and_the_hub_recovers(migrated_databases):
+    """With the store gone, nothing is run and nothing is shown: a request that must be admitted
+    first gets 503 STORE_UNAVAILABLE, a compiled read gets AUDIT_UNAVAILABLE; once the store is
+    back, requests are answered again without a restart."""
+    if migrated_databases.kind != SERVERS:
+        pytest.skip("needs the store on a database server (PostgreSQL) behind a proxy")
+    with behind_proxy(migrated_databases.urls, "store", 5432) as (proxy, urls):
+        settings = settings_for(urls)
+        token = mint(settings, "ministry:read pii:read")
+        headers = {"Authorization": f"Bearer {token}", "X-Purpose": "outage test"}
+        districts = {"query": '{ districts(provinceCode: "10") { code } }'}
+        person = {"query": PERSON, "variables": {"id": SOMEONE}}
+        with TestClient(create_app(settings)) as client:
+            assert client.post("/graphql", json=districts, headers=headers).status_code == 200
+            proxy.stop()
+            refused = client.post("/graphql", json=districts, headers=headers)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+            assert refused.headers["retry-after"] == "5"
+            read = client.post("/graphql", json=person, headers=headers).json()
+            assert read.get("data") is None
+            assert read["errors"][0]["extensions"]["code"] in ("STORE_UNAVAILABLE", "AUDIT_UNAVAILABLE")
+            proxy.start()
+            time.sleep(1.2)  # past the store's ping-after-idle
+            assert client.post("/graphql", json=districts, headers=headers).status_code == 200
+            assert "errors" not in client.post("/graphql", json=person, headers=headers).json()
