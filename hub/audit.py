@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.batching import Batcher
@@ -99,21 +98,24 @@ _MOVE_HEAD = sa.update(audit_head).where(audit_head.c.id == 1).values(
     last_id=sa.bindparam("last_id"), last_hash=sa.bindparam("last_hash"))
 _INSERT_ENTRIES = sa.insert(audit_log)
 _INSERT_SUBJECTS = sa.insert(audit_subject)
-# On PostgreSQL one INSERT of two unnested arrays: a read of 1,000 persons is one statement,
-# not 1,000 rows sent one by one.
-_INSERT_SUBJECTS_UNNESTED = sa.insert(audit_subject).from_select(
-    ["audit_id", "citizen_id"],
-    sa.select(sa.func.unnest(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))),
-              sa.func.unnest(sa.bindparam("citizens", type_=postgresql.ARRAY(sa.String)))),
+# Columns of audit_log and the PostgreSQL array type each is sent as, in _APPEND_PG's order.
+_ENTRY_ARRAYS = (
+    ("id", "BIGINT"), ("occurred_at", "TIMESTAMPTZ"), ("request_id", "TEXT"), ("kind", "TEXT"),
+    ("client_id", "TEXT"), ("subject", "TEXT"), ("scopes", "TEXT"), ("purpose", "TEXT"),
+    ("operation_name", "TEXT"), ("document_hash", "TEXT"), ("citizen_ids", "TEXT"), ("detail", "TEXT"),
+    ("outcome", "TEXT"), ("prev_hash", "TEXT"), ("entry_hash", "TEXT"),
 )
-
-
-def _subjects_insert(dialect: str, subjects: list[dict]) -> tuple:
-    """The statement and parameters recording whose data the entries touched."""
-    if dialect != "postgresql":
-        return (_INSERT_SUBJECTS, subjects)
-    return (_INSERT_SUBJECTS_UNNESTED, {"ids": [s["audit_id"] for s in subjects],
-                                        "citizens": [s["citizen_id"] for s in subjects]})
+# On PostgreSQL the entries, their subjects and the new head are written in one statement (each
+# list of values one array), so the chain head's lock is held for two round trips and the commit.
+_APPEND_PG = sa.text(
+    "WITH entries AS (INSERT INTO audit_log ({columns}) SELECT * FROM unnest({arrays})), "
+    "subjects AS (INSERT INTO audit_subject (audit_id, citizen_id) "
+    "SELECT * FROM unnest(CAST(:subject_ids AS BIGINT[]), CAST(:subject_citizens AS TEXT[]))) "
+    "UPDATE audit_head SET last_id = :last_id, last_hash = :last_hash WHERE id = 1".format(
+        columns=", ".join(name for name, _ in _ENTRY_ARRAYS),
+        arrays=", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _ENTRY_ARRAYS),
+    )
+)
 
 
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
@@ -148,9 +150,15 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
         subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
         last_hash = digest
         ids.append(last_id)
+    if connection.dialect.name == "postgresql":
+        parameters = {name: [row[name] for row in rows] for name, _ in _ENTRY_ARRAYS}
+        parameters.update(subject_ids=[s["audit_id"] for s in subjects],
+                          subject_citizens=[s["citizen_id"] for s in subjects], last_id=last_id, last_hash=last_hash)
+        await connection.execute(_APPEND_PG, parameters)
+        return ids
     await connection.execute(_INSERT_ENTRIES, rows)
     if subjects:
-        await connection.execute(*_subjects_insert(connection.dialect.name, subjects))
+        await connection.execute(_INSERT_SUBJECTS, subjects)
     await connection.execute(_MOVE_HEAD, {"last_id": last_id, "last_hash": last_hash})
     return ids
 
