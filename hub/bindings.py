@@ -49,11 +49,15 @@ class Binding:
         """The columns select() reads: the key and the change time first, then the fields' (so
         bindings of one shape with extra fields at the end read rows that line up; see
         federation.relations_statement)."""
+        return list(self._columns)
+
+    @functools.cached_property
+    def _columns(self) -> tuple[sa.ColumnElement, ...]:
         seen: dict[str, sa.ColumnElement] = {}
         leading = [self.key] if self.updated_at is None else [self.key, self.updated_at]
         for col in [*leading, *(c.column for c in self.fields.values())]:
             seen.setdefault(col.key, col)
-        return list(seen.values())
+        return tuple(seen.values())
 
     def select(self, *extra: sa.ColumnElement) -> sa.Select:
         statement = sa.select(*self.columns(), *extra)

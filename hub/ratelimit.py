@@ -50,7 +50,7 @@ class RequestTally:
     now: dt.datetime
     jti: str | None = None
 
-    @property
+    @functools.cached_property  # computed once: a batch asks for it several times
     def counter(self) -> CounterKey:
         return self.client_id, self.now.strftime("m%Y%m%d%H%M")
 
@@ -69,11 +69,11 @@ class PersonsTally:
     now: dt.datetime
     jti: str | None = None
 
-    @property
+    @functools.cached_property  # computed once: a batch asks for it several times
     def hour(self) -> str:
         return self.now.strftime("h%Y%m%d%H")
 
-    @property
+    @functools.cached_property
     def counter(self) -> CounterKey:
         return self.client_id, f"p{self.hour}"
 
