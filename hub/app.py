@@ -356,7 +356,7 @@ class HubGraphQL(GraphQL):
         try:
             refusal = await request.app.state.ledger.settle(settlement)
         except AuditUnavailable:
-            body = _AUDIT_UNAVAILABLE
+            body = _audit_unavailable()
         else:
             if isinstance(refusal, RateLimited) and refusal.limit != "requests_per_minute":
                 metrics.rate_limited.labels(refusal.limit).inc()
@@ -466,18 +466,19 @@ class HubGraphQL(GraphQL):
         try:
             await request.app.state.audit.record(audit_entry(context, result, refused=limited is not None))
         except AuditUnavailable:
-            return _AUDIT_UNAVAILABLE
+            return _audit_unavailable()
         if limited is not None:
             return _persons_limited(limited)
         return response
 
 
-# Nothing is shown that was not audited.
-_AUDIT_UNAVAILABLE = {
-    "data": None,
-    "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
-                "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
-}
+def _audit_unavailable() -> dict:
+    """Nothing is shown that was not audited (a new dict: the HTTP layer may change what it gets)."""
+    return {
+        "data": None,
+        "errors": [{"message": "the audit trail is unavailable, so the request was not answered",
+                    "extensions": {"code": "AUDIT_UNAVAILABLE"}}],
+    }
 
 
 def _persons_limited(limited: RateLimited) -> dict:

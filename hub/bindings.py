@@ -173,10 +173,16 @@ def one_of_parameter(column: sa.ColumnElement, name: str, dialect: str) -> sa.Co
     return column.in_(sa.bindparam(name, expanding=True))
 
 
+def code_bounds(code: str) -> tuple[str, str]:
+    """Codes starting with a numeric code sort in [low, high)."""
+    return code, str(int(code) + 1).zfill(len(code))
+
+
 def code_prefix(column: sa.ColumnElement, code: str) -> sa.ColumnElement:
     """Rows whose code column starts with a numeric code, as a range: unlike LIKE 'code%', a range
     uses a btree index under any collation (PostgreSQL's non-C locales do not index LIKE prefixes)."""
-    return sa.and_(column >= code, column < str(int(code) + 1).zfill(len(code)))
+    low, high = code_bounds(code)
+    return sa.and_(column >= low, column < high)
 
 
 def prefix_filter(column: sa.ColumnElement, width: int = 4):

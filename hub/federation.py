@@ -15,6 +15,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -91,10 +92,6 @@ def _lost_connection(exc: BaseException) -> bool:
     """Whether a statement failed because its pooled connection was closed by the database."""
     if isinstance(exc, sa.exc.DBAPIError):
         return exc.connection_invalidated
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return False
     # The server closed it (terminated, shut down), or the driver found it closed or in a broken
     # state left by a message the closing server sent ("another operation is in progress").
     return isinstance(exc, asyncpg.exceptions.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
@@ -103,10 +100,6 @@ def _lost_connection(exc: BaseException) -> bool:
 
 def _driver_failure(exc: BaseException) -> bool:
     """Whether an exception raised by the PostgreSQL driver itself means the source failed."""
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return False
     return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | asyncpg.InternalClientError)
 
 
@@ -277,8 +270,10 @@ async def load_related(
     return grouped
 
 
-# Statements reading several relations of one source at once, by the relations (None: they cannot share one).
+# Statements reading several relations of one source at once, by the relations and districts
+# claim (None: they cannot share one).
 _TOGETHER: dict[tuple, sa.CompoundSelect | None] = {}
+TOGETHER_KEPT = 256
 
 
 def relations_statement(relations: tuple[Relation, ...], districts: frozenset[str] | None,
@@ -308,6 +303,8 @@ def relations_statement(relations: tuple[Relation, ...], districts: frozenset[st
                               sa.literal_column(str(position), sa.Integer).label("_relation"))
         parts.append(binding.restrict(part.where(one_of_parameter(relation.by, "keys", dialect)), districts))
     statement = sa.union_all(*parts) if parts else None
+    if len(_TOGETHER) >= TOGETHER_KEPT:
+        _TOGETHER.clear()
     _TOGETHER[cache_key] = statement
     return statement
 

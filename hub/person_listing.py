@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from hub.bindings import one_of_parameter
+from hub.bindings import code_bounds, one_of_parameter
 from hub.federation import IN_CHUNK, RequestSources, SourceUnavailable
 from hub.records import BenefitRecord, PersonRecord
 from hub.sources.city import bindings as city_bindings
@@ -106,11 +106,6 @@ class Parameterised:
     statement: sa.Select
     parameters: dict
     shape: tuple  # what the statement is built from; equal shapes give the same statement
-
-
-def _code_range(code: str) -> tuple[str, str]:
-    """The bounds code_prefix() compares with: codes starting with `code` sort in [low, high)."""
-    return code, str(int(code) + 1).zfill(len(code))
 
 
 @functools.lru_cache(maxsize=256)
@@ -361,7 +356,7 @@ class PersonLister:
         values = {f"after{suffix}": after, f"earliest{suffix}": earliest, f"latest{suffix}": latest,
                   f"limit{suffix}": limit}
         if district:
-            values[f"low{suffix}"], values[f"high{suffix}"] = _code_range(person_filter.district_code)
+            values[f"low{suffix}"], values[f"high{suffix}"] = code_bounds(person_filter.district_code)
         return Parameterised(_ministry_template(*shape[1:]), {k: v for k, v in values.items() if v is not None}, shape)
 
     def _ministry_stream_is_whole(self, person_filter: PersonFilter) -> bool:
@@ -422,9 +417,9 @@ class PersonLister:
         grouped: dict[int, list[sa.Row]] = {index: [] for index in statements}
         for row in rows:
             grouped[row[-1]].append(row)  # the listing's key is the last column
-        key = functools.partial(_stream_key, source)
+        order = functools.partial(_stream_key, source)
         for listed in grouped.values():
-            listed.sort(key=key)
+            listed.sort(key=order)
         return grouped
 
     async def _read_streams(self, source: str, listings: list[_Listing],

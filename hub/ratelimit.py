@@ -52,7 +52,7 @@ class RequestTally:
 
     @functools.cached_property  # computed once: a batch asks for it several times
     def counter(self) -> CounterKey:
-        return self.client_id, self.now.strftime("m%Y%m%d%H%M")
+        return self.client_id, _minute(self.now)
 
     def verdict(self, count: int) -> RateLimited | None:
         return RateLimited("requests_per_minute", 60 - self.now.second) if count > self.per_minute else None
@@ -88,6 +88,11 @@ Tally = RequestTally | PersonsTally
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _minute(now: dt.datetime) -> str:
+    """The name of the request-count window `now` falls in."""
+    return now.strftime("m%Y%m%d%H%M")
 
 
 def _insert(dialect: str, table: sa.Table):
@@ -296,7 +301,7 @@ async def _tidy(connection: AsyncConnection, tallies: Sequence[Tally]) -> None:
     """Drop windows of no further use: a batch holding a minute's first request, or an hour's first seconds, does it."""
     minute = next((t.now for t in tallies if isinstance(t, RequestTally) and t.now.second == 0), None)
     if minute is not None:
-        old = (minute - dt.timedelta(minutes=10)).strftime("m%Y%m%d%H%M")
+        old = _minute(minute - dt.timedelta(minutes=10))
         await connection.execute(sa.delete(rate_window).where(rate_window.c.window.like("m%"), rate_window.c.window < old))
     hour = next(
         (t.now for t in tallies if isinstance(t, PersonsTally) and t.now.minute == 0 and t.now.second < 5), None
@@ -362,7 +367,7 @@ class RequestLedger:
         if jti in self._revoked_seen:
             return TokenRejected("revoked")
         now = now or _now()
-        if self._limited_in.get(client_id) == RequestTally(client_id, 0, now).counter[1]:
+        if self._limited_in.get(client_id) == _minute(now):
             return RateLimited("requests_per_minute", 60 - now.second)
         return None
 
