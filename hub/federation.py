@@ -237,12 +237,15 @@ _RELATION_STATEMENTS: OrderedDict[tuple, sa.Select] = OrderedDict()
 RELATION_STATEMENTS_KEPT = 512
 
 
-def relation_statement(relation: Relation, districts: frozenset[str] | None, dialect: str) -> sa.Select:
-    key = (id(relation), districts, dialect)
+def relation_statement(relation: Relation, districts: frozenset[str] | None, dialect: str,
+                       single: bool = False) -> sa.Select:
+    """The relation's rows for the keys given as parameter `keys` (single: the one key given as `keys`)."""
+    key = (id(relation), districts, dialect, single)
     statement = _RELATION_STATEMENTS.get(key)
     if statement is None:
         binding = relation.target
-        statement = binding.select(relation.by.label("_by")).where(one_of_parameter(relation.by, "keys", dialect))
+        statement = binding.select(relation.by.label("_by")).where(
+            one_of_parameter(relation.by, "keys", dialect, single=single))
         statement = binding.restrict(statement, districts)
         if relation.order_by:
             statement = statement.order_by(*relation.order_by, binding.key)
@@ -262,10 +265,12 @@ async def load_related(
     unique = sorted({k for k in keys if k is not None}, key=str)
     grouped: dict[object, list[Record]] = defaultdict(list)
     binding = relation.target
-    statement = relation_statement(relation, districts, session.engine.dialect.name)
+    dialect = session.engine.dialect.name
     by = len(binding.columns())  # the _by column follows the binding's own
     for chunk in _chunks(unique):
-        for row in await session.rows(statement, {"keys": chunk}, reused=True):
+        single = len(chunk) == 1
+        statement = relation_statement(relation, districts, dialect, single)
+        for row in await session.rows(statement, {"keys": chunk[0] if single else chunk}, reused=True):
             grouped[row[by]].append(binding.to_record(row))
     return grouped
 
@@ -277,13 +282,13 @@ TOGETHER_KEPT = 256
 
 
 def relations_statement(relations: tuple[Relation, ...], districts: frozenset[str] | None,
-                        dialect: str) -> sa.CompoundSelect | None:
+                        dialect: str, single: bool = False) -> sa.CompoundSelect | None:
     """One statement for several relations of one source keyed alike (a person's elderly and
     disability registrations): each relation's rows padded with NULLs to the widest binding's
     columns, then the key they were found by and the relation's position. None when their rows
     cannot line up (a column of another type at the same position) or a relation is ordered by
     more than its binding's key (rows are put in key order after reading)."""
-    cache_key = (tuple(id(r) for r in relations), districts, dialect)
+    cache_key = (tuple(id(r) for r in relations), districts, dialect, single)
     if cache_key in _TOGETHER:
         return _TOGETHER[cache_key]
     widest = max((r.target.columns() for r in relations), key=len)
@@ -301,7 +306,8 @@ def relations_statement(relations: tuple[Relation, ...], districts: frozenset[st
                    for i, column in enumerate(widest[len(columns):])]
         part = binding.select(*padding, relation.by.label("_by"),
                               sa.literal_column(str(position), sa.Integer).label("_relation"))
-        parts.append(binding.restrict(part.where(one_of_parameter(relation.by, "keys", dialect)), districts))
+        parts.append(binding.restrict(part.where(one_of_parameter(relation.by, "keys", dialect, single=single)),
+                                      districts))
     statement = sa.union_all(*parts) if parts else None
     if len(_TOGETHER) >= TOGETHER_KEPT:
         _TOGETHER.clear()
@@ -317,14 +323,16 @@ async def load_together(
 ) -> list[dict[object, list[Record]]]:
     """For each relation, what load_related gives; in one statement per chunk of keys when the
     relations' rows can share one (see relations_statement), else one per relation."""
-    statement = relations_statement(relations, districts, session.engine.dialect.name)
-    if statement is None:
+    dialect = session.engine.dialect.name
+    if relations_statement(relations, districts, dialect) is None:
         return [await load_related(session, relation, keys, districts) for relation in relations]
     unique = sorted({k for k in keys if k is not None}, key=str)
     grouped: list[dict[object, list[Record]]] = [defaultdict(list) for _ in relations]
     by = max(len(r.target.columns()) for r in relations)  # the key found by, then the relation's position
     for chunk in _chunks(unique):
-        rows = await session.rows(statement, {"keys": chunk}, reused=True)
+        single = len(chunk) == 1
+        statement = relations_statement(relations, districts, dialect, single)
+        rows = await session.rows(statement, {"keys": chunk[0] if single else chunk}, reused=True)
         for row in sorted(rows, key=lambda r: (r[by + 1], r[0])):  # by relation, then its binding's key
             position = row[by + 1]
             grouped[position][row[by]].append(relations[position].target.to_record(row))
