@@ -107,15 +107,52 @@ _ENTRY_ARRAYS = (
 )
 # On PostgreSQL the entries, their subjects and the new head are written in one statement (each
 # list of values one array), so the chain head's lock is held for two round trips and the commit.
-_APPEND_PG = sa.text(
+# Its parameters, in order: one array per column, the subjects' two arrays, then the new head.
+APPEND_PARAMETERS = (*(name for name, _ in _ENTRY_ARRAYS), "subject_ids", "subject_citizens", "last_id", "last_hash")
+_APPEND_TYPES = (*(f"{kind}[]" for _, kind in _ENTRY_ARRAYS), "BIGINT[]", "TEXT[]", "BIGINT", "TEXT")
+_APPEND_TEMPLATE = (
     "WITH entries AS (INSERT INTO audit_log ({columns}) SELECT * FROM unnest({arrays})), "
-    "subjects AS (INSERT INTO audit_subject (audit_id, citizen_id) "
-    "SELECT * FROM unnest(CAST(:subject_ids AS BIGINT[]), CAST(:subject_citizens AS TEXT[]))) "
-    "UPDATE audit_head SET last_id = :last_id, last_hash = :last_hash WHERE id = 1".format(
-        columns=", ".join(name for name, _ in _ENTRY_ARRAYS),
-        arrays=", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _ENTRY_ARRAYS),
-    )
+    "subjects AS (INSERT INTO audit_subject (audit_id, citizen_id) SELECT * FROM unnest({subjects})) "
+    "UPDATE audit_head SET last_id = {last_id}, last_hash = {last_hash} WHERE id = 1"
 )
+
+
+def _append_sql(placeholders: list[str]) -> str:
+    cast = [f"CAST({p} AS {kind})" for p, kind in zip(placeholders, _APPEND_TYPES, strict=True)]
+    columns = len(_ENTRY_ARRAYS)
+    return _APPEND_TEMPLATE.format(
+        columns=", ".join(name for name, _ in _ENTRY_ARRAYS), arrays=", ".join(cast[:columns]),
+        subjects=", ".join(cast[columns:columns + 2]), last_id=cast[-2], last_hash=cast[-1],
+    )
+
+
+_APPEND_PG = sa.text(_append_sql([f":{name}" for name in APPEND_PARAMETERS]))
+# The same for the PostgreSQL driver itself (positional parameters, in APPEND_PARAMETERS' order).
+APPEND_PG_DRIVER = _append_sql([f"${i}" for i in range(1, len(APPEND_PARAMETERS) + 1)])
+
+
+class Chained:
+    """Entries given their ids and hashes, following the chain head (last_id, last_hash)."""
+
+    def __init__(self, entries: list[AuditEntry], last_id: int, last_hash: str) -> None:
+        self.rows: list[dict] = []
+        self.subjects: list[dict] = []
+        self.ids: list[int] = []
+        for entry in entries:
+            last_id += 1
+            values = _values(entry)
+            digest = entry_hash(last_id, values, last_hash)
+            self.rows.append({"id": last_id, **values, "prev_hash": last_hash, "entry_hash": digest})
+            self.subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
+            last_hash = digest
+            self.ids.append(last_id)
+        self.last_id, self.last_hash = last_id, last_hash
+
+    def arrays(self) -> list:
+        """The values of the PostgreSQL append, in APPEND_PARAMETERS' order."""
+        return [*([row[name] for row in self.rows] for name, _ in _ENTRY_ARRAYS),
+                [s["audit_id"] for s in self.subjects], [s["citizen_id"] for s in self.subjects],
+                self.last_id, self.last_hash]
 
 
 async def append(store: AsyncEngine, entries: list[AuditEntry]) -> list[int]:
@@ -140,20 +177,10 @@ async def append_in(connection, entries: list[AuditEntry]) -> list[int]:
     else:
         await lock_chain(connection)
         head = (await connection.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1))).one()
-    last_id, last_hash = head.last_id, head.last_hash
-    rows, subjects, ids = [], [], []
-    for entry in entries:
-        last_id += 1
-        values = _values(entry)
-        digest = entry_hash(last_id, values, last_hash)
-        rows.append({"id": last_id, **values, "prev_hash": last_hash, "entry_hash": digest})
-        subjects.extend({"audit_id": last_id, "citizen_id": cid} for cid in sorted(entry.citizen_ids))
-        last_hash = digest
-        ids.append(last_id)
+    chained = Chained(entries, head.last_id, head.last_hash)
+    rows, subjects, ids, last_id, last_hash = chained.rows, chained.subjects, chained.ids, chained.last_id, chained.last_hash
     if connection.dialect.name == "postgresql":
-        parameters = {name: [row[name] for row in rows] for name, _ in _ENTRY_ARRAYS}
-        parameters.update(subject_ids=[s["audit_id"] for s in subjects],
-                          subject_citizens=[s["citizen_id"] for s in subjects], last_id=last_id, last_hash=last_hash)
+        parameters = dict(zip(APPEND_PARAMETERS, chained.arrays(), strict=True))
         await connection.execute(_APPEND_PG, parameters)
         return ids
     await connection.execute(_INSERT_ENTRIES, rows)

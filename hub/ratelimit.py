@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.audit import AuditEntry, AuditUnavailable, append_in
 from hub.auth.revocation import revoked_among, revoked_in
 from hub.auth.tokens import TokenRejected
+from hub import settle_pg
 from hub.batching import Batcher
 from hub.db import writing
 
@@ -314,6 +315,42 @@ async def _tidy(connection: AsyncConnection, tallies: Sequence[Tally]) -> None:
         )
 
 
+def _tidies(tallies: Sequence[Tally]) -> bool:
+    """Whether counting these tallies drops windows of no further use (see _tidy)."""
+    return any((isinstance(t, RequestTally) and t.now.second == 0)
+               or (isinstance(t, PersonsTally) and t.now.minute == 0 and t.now.second < 5) for t in tallies)
+
+
+def _verdicts(tallies: Sequence[Tally], settled: settle_pg.Settled) -> list[Exception | None]:
+    """The tallies' verdicts from what SETTLE found, as tally_in gives them: each counter's count
+    before the batch plus the shares of the tallies up to and including each; a persons tally's
+    share is its persons new to the hour that no earlier tally of the batch added."""
+    shares: list[int] = []
+    amounts: dict[CounterKey, int] = defaultdict(int)
+    claimed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for item in tallies:
+        if isinstance(item, RequestTally):
+            share = 1
+        else:
+            key = (item.client_id, item.hour)
+            new = (item.citizen_ids & settled.new.get(key, set())) - claimed[key]
+            claimed[key] |= new
+            share = len(new)
+        shares.append(share)
+        amounts[item.counter] += share
+    running = {counter: settled.counts.get(counter, 0) - amount for counter, amount in amounts.items()}
+    verdicts: list[Exception | None] = []
+    for item, share in zip(tallies, shares, strict=True):
+        running[item.counter] += share
+        verdicts.append(item.verdict(running[item.counter]))
+    return verdicts
+
+
+def _audited(settlements: Sequence[Settlement], refusals: Sequence[Exception | None]) -> list[AuditEntry]:
+    return [replace(item.entry, outcome="refused") if refusal is not None else item.entry
+            for item, refusal in zip(settlements, refusals, strict=True)]
+
+
 @dataclass(frozen=True)
 class Settlement:
     """What one read answered by the compiled path leaves in the store, all in one transaction:
@@ -428,23 +465,64 @@ class RequestLedger:
             if item.persons is not None:
                 tallies.append(item.persons)
         try:
-            async with writing(self.store).begin() as connection:
-                outcome = await tally_in(connection, tallies, self._recorded)
-                verdicts = dict(zip(map(id, tallies), outcome, strict=True))
-                refusals = []
-                for item in settlements:
-                    refusal = verdicts[id(item.request)]
-                    if refusal is None and item.persons is not None:
-                        refusal = verdicts[id(item.persons)]
-                    refusals.append(refusal)
-                    self._remember(item.request, verdicts[id(item.request)])
-                await append_in(connection, [replace(item.entry, outcome="refused") if refusal is not None else item.entry
-                                             for item, refusal in zip(settlements, refusals, strict=True)])
+            settled = None
+            if self.store.dialect.name == "postgresql" and not _tidies(tallies):
+                settled = await self._settle_on_driver(settlements, tallies)
+            if settled is None:
+                async with writing(self.store).begin() as connection:
+                    outcome = await tally_in(connection, tallies, self._recorded)
+                    refusals = self._refusals(settlements, tallies, outcome)
+                    await append_in(connection, _audited(settlements, refusals))
+            else:
+                outcome, refusals = settled
         except Exception as exc:  # noqa: BLE001 - nothing is shown that was not audited
             log.error("settling reads failed: %s", type(exc).__name__)
             raise AuditUnavailable() from None
         self._learn(tallies, outcome)
         return refusals
+
+    def _refusals(self, settlements: list[Settlement], tallies: list[Tally],
+                  outcome: Sequence[Exception | None]) -> list[Exception | None]:
+        """Each read's refusal from its tallies' verdicts: its request's, else its persons'."""
+        verdicts = dict(zip(map(id, tallies), outcome, strict=True))
+        refusals = []
+        for item in settlements:
+            refusal = verdicts[id(item.request)]
+            if refusal is None and item.persons is not None:
+                refusal = verdicts[id(item.persons)]
+            refusals.append(refusal)
+            self._remember(item.request, verdicts[id(item.request)])
+        return refusals
+
+    async def _settle_on_driver(self, settlements: list[Settlement], tallies: list[Tally]):
+        """The batch settled in one PostgreSQL transaction of two statements on the driver (see
+        hub.settle_pg): the tallies' verdicts and the reads' refusals; None when a token id
+        of the batch is revoked (nothing was written: the general path settles it)."""
+        persons: set[tuple[str, str, str]] = set()
+        amounts: dict[CounterKey, int] = defaultdict(int)
+        for item in tallies:
+            if isinstance(item, RequestTally):
+                amounts[item.counter] += 1
+                continue
+            amounts[item.counter] += 0
+            known = self._recorded.known(item.client_id, item.hour)
+            persons.update((item.client_id, item.hour, cid) for cid in item.citizen_ids - known)
+        arguments = settle_pg.settle_arguments({t.jti for t in tallies if t.jti}, list(persons), list(amounts.items()))
+        async with self.store.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            try:
+                async with driver.transaction():
+                    settled = settle_pg.Settled(await driver.fetch(settle_pg.SETTLE, *arguments))
+                    if settled.revoked:
+                        return None  # nothing written; the transaction ends with nothing to undo
+                    outcome = _verdicts(tallies, settled)
+                    refusals = self._refusals(settlements, tallies, outcome)
+                    await settle_pg.append(driver, _audited(settlements, refusals), settled.head)
+            except BaseException:
+                # The connection may be broken: the pool must not hand it out again.
+                await connection.invalidate()
+                raise
+        return outcome, refusals
 
     async def _revoked(self, jtis: list[str]) -> list[bool]:
         self.transactions += 1

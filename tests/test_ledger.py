@@ -260,3 +260,78 @@ async def test_persons_a_process_saw_recorded_are_not_looked_up_again(store):
         sa.event.remove(store.sync_engine, "before_cursor_execute", count_lookups)
     assert await persons_recorded(store, who) == ids(1, 2, 3, 4, 5)
     assert await counter(store, who, NOW.strftime("ph%Y%m%d%H")) == 5
+
+
+def _reads(client_id: str, jtis: dict[str, str]) -> list:
+    """Compiled reads of one client settled together: against 3 requests a minute and 5 persons an
+    hour (2 recorded before), a read bringing the sixth person, reads in the next minute, a read
+    of no one, the fourth request of a minute, and a revoked token's read in between."""
+    from hub.audit import AuditEntry
+    from hub.ratelimit import PersonsTally, RequestTally, Settlement
+
+    later = NOW + dt.timedelta(minutes=1)
+    plan = [("kept", NOW, ids(1, 2, 3)), ("kept", NOW, ids(3, 4)), ("revoked", NOW, ids(5)), ("kept", NOW, set()),
+            ("kept", later, ids(5, 6)), ("kept", NOW, ids(1)), ("kept", later, ids(7))]
+    reads = []
+    for number, (token, now, cids) in enumerate(plan):
+        jti = jtis[token]
+        entry = AuditEntry(kind="read", request_id=f"{client_id}-{number}", client_id=client_id, subject="s",
+                           scopes="ministry:read", purpose="test", operation_name="Q", document_hash=None,
+                           citizen_ids=frozenset(cids), outcome="ok", occurred_at=now)
+        reads.append(Settlement(request=RequestTally(client_id, 3, now, jti),
+                                persons=PersonsTally(client_id, frozenset(cids), 5, now, jti) if cids else None,
+                                entry=entry))
+    return reads
+
+
+async def test_settling_on_the_driver_answers_as_the_general_path(store):
+    """On PostgreSQL a batch of compiled reads is settled in two statements on the driver; its
+    refusals, counts, persons recorded and audit entries are those of the general path (and a
+    batch holding a revoked token is settled by the general path)."""
+    from hub.audit import verify
+    from hub.auth.tokens import TokenRejected
+    from hub.store.tables import audit_log
+
+    jtis = {"kept": uuid.uuid4().hex, "revoked": uuid.uuid4().hex}
+    await revoke(store, jtis["revoked"], int(time.time()) + 3600)
+    answers = {}
+    on_driver = []
+    for path in ("driver", "general"):
+        ledger = RequestLedger(store)
+        settle_on_driver = ledger._settle_on_driver
+
+        async def counted(*args, settle_on_driver=settle_on_driver):
+            settled = await settle_on_driver(*args)
+            on_driver.append(settled is not None)
+            return settled
+
+        async def refused(*args):
+            return None
+
+        ledger._settle_on_driver = counted if path == "driver" else refused
+        client_id = client()
+        await count_persons(store, client_id, ids(8, 9), per_hour=5, now=NOW)
+        reads = _reads(client_id, jtis)
+        # Without the revoked token's read (settled on the driver), then all of them (a revoked token).
+        batches = [[r for r in reads if r.request.jti == jtis["kept"]], reads]
+        refusals = [await ledger._settle(batch) for batch in batches]
+        async with store.connect() as connection:
+            audited = [tuple(row) for row in await connection.execute(
+                sa.select(audit_log.c.request_id, audit_log.c.outcome, audit_log.c.citizen_ids)
+                .where(audit_log.c.client_id == client_id).order_by(audit_log.c.id))]
+        answers[path] = (
+            [[None if r is None else (type(r).__name__, getattr(r, "limit", None)) for r in batch] for batch in refusals],
+            await counter(store, client_id, "m203001011230"), await counter(store, client_id, "m203001011231"),
+            await counter(store, client_id, "ph2030010112"), await persons_recorded(store, client_id),
+            [(request_id.split("-")[-1], outcome, cids) for request_id, outcome, cids in audited],
+        )
+    assert answers["driver"] == answers["general"]
+    refusals = answers["general"][0]
+    limited, persons = ("RateLimited", "requests_per_minute"), ("RateLimited", "distinct_persons_per_hour")
+    assert refusals[0] == [None, persons, None, persons, limited, persons]
+    assert refusals[1][:3] == [limited, limited, (TokenRejected.__name__, None)]
+    assert (await verify(store))[1] is None
+    if store.dialect.name == "postgresql":
+        assert on_driver == [True, False]  # the second batch holds a revoked token
+    else:
+        assert on_driver == []
