@@ -17,6 +17,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from hub.bootstrap import prepare_embedded
 
     from hub.logs import LOG_CONFIG
+    from hub.serving import HTTP_PROTOCOL
 
     if settings.embedded:
         asyncio.run(prepare_embedded(settings))
@@ -30,6 +31,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        http=HTTP_PROTOCOL,
         log_config=LOG_CONFIG,
         # On SIGTERM: stop accepting, let in-flight requests finish (audit and outbox are flushed by the lifespan).
         timeout_graceful_shutdown=30,
