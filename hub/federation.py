@@ -275,23 +275,35 @@ async def load_related(
     return grouped
 
 
-# Statements reading several relations of one source at once, by the relations and districts
-# claim (None: they cannot share one).
+# Statements reading several relations of one source at once (each with the relation followed
+# from it, if any), by the relations, the followed ones, districts claim, dialect and single key
+# (None: they cannot share one).
 _TOGETHER: dict[tuple, sa.CompoundSelect | None] = {}
 TOGETHER_KEPT = 256
 
+Follows = tuple["Relation | None", ...]  # for each relation read together, the one followed from it
+
 
 def relations_statement(relations: tuple[Relation, ...], districts: frozenset[str] | None,
-                        dialect: str, single: bool = False) -> sa.CompoundSelect | None:
+                        dialect: str, single: bool = False, follows: Follows = ()) -> sa.CompoundSelect | None:
     """One statement for several relations of one source keyed alike (a person's elderly and
     disability registrations): each relation's rows padded with NULLs to the widest binding's
     columns, then the key they were found by and the relation's position. None when their rows
     cannot line up (a column of another type at the same position) or a relation is ordered by
-    more than its binding's key (rows are put in key order after reading)."""
-    cache_key = (tuple(id(r) for r in relations), districts, dialect, single)
+    more than its binding's key (rows are put in key order after reading).
+
+    With follows, each relation's rows are outer-joined to the rows of the relation followed
+    from them (follows[i], or none), whose columns come last: a registration is read once per
+    payment, or once with NULLs. None also when a followed relation cannot be joined so: keyed
+    by a parent field that is normalised or is not a column, on another source, restricted by
+    districts itself, ordered by a column it does not read, or reading other columns than the
+    others followed.
+    """
+    cache_key = (tuple(id(r) for r in relations), districts, dialect, single, tuple(map(id, follows)))
     if cache_key in _TOGETHER:
         return _TOGETHER[cache_key]
     widest = max((r.target.columns() for r in relations), key=len)
+    children = [f.target.columns() for f in follows if f is not None]
     parts = []
     for position, relation in enumerate(relations):
         binding = relation.target
@@ -306,6 +318,12 @@ def relations_statement(relations: tuple[Relation, ...], districts: frozenset[st
                    for i, column in enumerate(widest[len(columns):])]
         part = binding.select(*padding, relation.by.label("_by"),
                               sa.literal_column(str(position), sa.Integer).label("_relation"))
+        if children:
+            follow = follows[position] if position < len(follows) else None
+            part = _joined(part, binding, follow, children[0], districts)
+            if part is None:
+                parts = None
+                break
         parts.append(binding.restrict(part.where(one_of_parameter(relation.by, "keys", dialect, single=single)),
                                       districts))
     statement = sa.union_all(*parts) if parts else None
@@ -315,28 +333,103 @@ def relations_statement(relations: tuple[Relation, ...], districts: frozenset[st
     return statement
 
 
+def _joined(part: sa.Select, binding: Binding, follow: Relation | None, child_columns: list,
+            districts: frozenset[str] | None) -> sa.Select | None:
+    """The part with the followed relation's columns added (outer-joined), or NULLs of their
+    types when nothing is followed from this relation; None when it cannot be joined."""
+    if follow is None:
+        return part.add_columns(*(sa.type_coerce(sa.null(), c.type).label(f"_child{i}")
+                                  for i, c in enumerate(child_columns)))
+    child = follow.target
+    field = binding.fields.get(follow.parent_field)
+    columns = child.columns()
+    if (field is None or field.normalise is not None or child.source != binding.source
+            or (districts is not None and child.district_filter is not None)
+            or len(columns) != len(child_columns)
+            or any(own.type._type_affinity is not other.type._type_affinity
+                   for own, other in zip(columns, child_columns))
+            or any(c.key not in {own.key for own in columns} for c in follow.order_by)):
+        return None
+    on = follow.by == field.column
+    if child.where is not None:
+        on = sa.and_(on, child.where)
+    return part.add_columns(*(c.label(f"_child{i}") for i, c in enumerate(columns))).select_from(
+        binding.table.outerjoin(child.table, on))
+
+
 async def load_together(
     session: SourceSession,
     relations: tuple[Relation, ...],
     keys: Sequence,
     districts: frozenset[str] | None,
-) -> list[dict[object, list[Record]]]:
+    follows: Follows = (),
+) -> tuple[list[dict[object, list[Record]]], list[dict[object, list[Record]] | None]]:
     """For each relation, what load_related gives; in one statement per chunk of keys when the
-    relations' rows can share one (see relations_statement), else one per relation."""
+    relations' rows can share one (see relations_statement), else one per relation.
+
+    Second, for each relation followed (follows[i]), what load_related would give for the keys
+    of the records found, when it could be read in the same statement; else None (the caller
+    reads it on its own if it needs it)."""
     dialect = session.engine.dialect.name
+    nothing: list = [None] * len(follows)
     if relations_statement(relations, districts, dialect) is None:
-        return [await load_related(session, relation, keys, districts) for relation in relations]
+        return [await load_related(session, relation, keys, districts) for relation in relations], nothing
+    if any(f is not None for f in follows) and relations_statement(relations, districts, dialect,
+                                                                   follows=follows) is not None:
+        return await _read_together(session, relations, keys, districts, follows)
+    grouped, _ = await _read_together(session, relations, keys, districts, ())
+    return grouped, nothing
+
+
+async def _read_together(session: SourceSession, relations: tuple[Relation, ...], keys: Sequence,
+                         districts: frozenset[str] | None, follows: Follows):
+    dialect = session.engine.dialect.name
     unique = sorted({k for k in keys if k is not None}, key=str)
     grouped: list[dict[object, list[Record]]] = [defaultdict(list) for _ in relations]
+    followed: list[dict[object, list[Record]] | None] = [
+        None if f is None else defaultdict(list) for f in follows]
     by = max(len(r.target.columns()) for r in relations)  # the key found by, then the relation's position
+    child = by + 2  # where a followed relation's columns start
+    orders = [None if f is None else _order_positions(f) for f in follows]
     for chunk in _chunks(unique):
         single = len(chunk) == 1
-        statement = relations_statement(relations, districts, dialect, single)
+        statement = relations_statement(relations, districts, dialect, single, follows)
         rows = await session.rows(statement, {"keys": chunk[0] if single else chunk}, reused=True)
-        for row in sorted(rows, key=lambda r: (r[by + 1], r[0])):  # by relation, then its binding's key
+        if not follows:
+            for row in sorted(rows, key=lambda r: (r[by + 1], r[0])):  # by relation, then its binding's key
+                position = row[by + 1]
+                grouped[position][row[by]].append(relations[position].target.to_record(row))
+            continue
+        parents: dict[tuple, Record] = {}
+        children: dict[tuple, list] = defaultdict(list)
+        for row in rows:
             position = row[by + 1]
-            grouped[position][row[by]].append(relations[position].target.to_record(row))
-    return grouped
+            parent = (position, row[by], row[0])
+            if parent not in parents:
+                parents[parent] = relations[position].target.to_record(row)
+            if follows[position] is not None and row[child] is not None:  # the child's key: NULL when none
+                children[parent].append(tuple(row[child:]))
+        for parent in sorted(parents, key=lambda p: (p[0], p[2])):  # by relation, then its binding's key
+            position, found_by, _ = parent
+            record = parents[parent]
+            grouped[position][found_by].append(record)
+            follow = follows[position]
+            if follow is None:
+                continue
+            rows_of = sorted(children.get(parent, ()), key=lambda r, o=orders[position]: _sort_key(r, o))
+            followed[position][getattr(record, follow.parent_field)] = [follow.target.to_record(r) for r in rows_of]
+    return grouped, followed
+
+
+def _order_positions(relation: Relation) -> list[int]:
+    """Where the relation's order (its order_by, then its binding's key) sits in its binding's columns."""
+    position = {c.key: i for i, c in enumerate(relation.target.columns())}
+    return [position[c.key] for c in (*relation.order_by, relation.target.key)]
+
+
+def _sort_key(row: tuple, positions: list[int]) -> tuple:
+    # Ascending with NULLs last, as the databases order the relation's own statement.
+    return tuple((row[i] is None, row[i]) for i in positions)
 
 
 async def load_where(

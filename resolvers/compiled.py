@@ -22,6 +22,7 @@ import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from graphql import (
@@ -83,6 +84,7 @@ class FieldPlan:
     call: Callable[..., Any] | None = None  # a synchronous resolver of the parent alone
     pass_root: bool = True
     relation_for: Callable[[Any], Relation | None] | None = None  # the relation a parent's value follows
+    relation: Relation | None = None  # that relation, when it is the same for every parent
     many: bool = False
     ministry_only: bool = False
     mask: Callable[[Any], Any] | None = None
@@ -118,6 +120,38 @@ class RootPlan:
 class OperationPlan:
     operation: OperationDefinitionNode
     roots: list[RootPlan]
+    follows: dict[int, Relation] = field(default_factory=dict)  # see _Run
+
+
+def _follows(roots: list[RootPlan]) -> dict[int, Relation]:
+    """What the plan follows from a person's city registrations, by the registrations' relation:
+    the relation a field of the registrations follows, when the registrations' binding alone
+    (its constants, such as the kind of benefit) says which relation that is."""
+    follows: dict[int, Relation] = {}
+    seen: set[int] = set()
+
+    def visit(plan: ObjectPlan) -> None:
+        if id(plan) in seen:
+            return
+        seen.add(id(plan))
+        for f in plan.fields:
+            if f.child is None:
+                continue
+            if f.kind == RELATION and any(f.relation is r for r in CITY_IDENTITY):
+                for g in f.child.fields:
+                    if g.kind != RELATION or id(f.relation) in follows:
+                        continue
+                    try:
+                        followed = g.relation_for(SimpleNamespace(**f.relation.target.constants))
+                    except AttributeError:  # it depends on more than the binding
+                        followed = None
+                    if followed is not None:
+                        follows[id(f.relation)] = followed
+            visit(f.child)
+
+    for root in roots:
+        visit(root.child)
+    return follows
 
 
 def _response_key(node: FieldNode) -> str:
@@ -203,6 +237,7 @@ class _Compiler:
                 plan.kind, plan.call, plan.city_identity = RESOLVER, function.value, True
             elif relation_for is not None:
                 plan.kind, plan.relation_for = RELATION, relation_for
+                plan.relation = getattr(function, "relation", None)
                 plan.many, plan.ministry_only = function.many, function.ministry_only
             elif (not resolver.is_async and not resolver.arguments and resolver.info_parameter is None
                   and resolver.self_parameter is None):
@@ -257,7 +292,7 @@ def compile_operation(schema: GraphQLSchema, query: str, operation_name: str | N
             roots.append(RootPlan(key, name, nodes[0], compiler.object_plan(child_type, nodes)))
     except Fallback:
         return None
-    return OperationPlan(operation, roots)
+    return OperationPlan(operation, roots, _follows(roots))
 
 
 class PlanCache:
@@ -282,14 +317,27 @@ class PlanCache:
 
 @dataclass
 class _Run:
-    """One execution of a plan: the context and the relations loaded so far, by relation and key."""
+    """One execution of a plan: the context and the relations loaded so far, by relation and key.
+
+    follows: the relation the plan follows from a person's city registrations (their payments),
+    by the registrations' relation; read in the same statement as the registrations, and kept
+    in `read_ahead` until the plan asks for them (only then do they count as read)."""
 
     context: Context
+    follows: dict[int, Relation] = field(default_factory=dict)
     loaded: dict[tuple, dict] = field(default_factory=dict)
+    read_ahead: dict[tuple, dict] = field(default_factory=dict)
 
     async def load(self, relation: Relation, keys: Sequence) -> dict:
-        known = self.loaded.setdefault(relation_key(relation), {})
+        key = relation_key(relation)
+        known = self.loaded.setdefault(key, {})
         missing = [k for k in dict.fromkeys(keys) if k not in known]
+        ahead = self.read_ahead.get(key)
+        if missing and ahead is not None and all(k in ahead for k in missing):
+            for k in missing:
+                records = known[k] = ahead[k]
+                self.context.saw(records)
+            return known
         if missing:
             session = self.context.sources[relation.target.source]
             try:
@@ -308,8 +356,10 @@ class _Run:
         missing = [k for k in dict.fromkeys(keys) if any(k not in known for known in knowns)]
         if missing:
             session = self.context.sources[relations[0].target.source]
+            follows = tuple(self.follows.get(id(r)) for r in relations)
             try:
-                found = await load_together(session, relations, missing, self.context.subject.districts)
+                found, followed = await load_together(session, relations, missing, self.context.subject.districts,
+                                                      follows if any(follows) else ())
             except SourceUnavailable:
                 raise Fallback("source unavailable") from None
             for known, grouped in zip(knowns, found, strict=True):
@@ -317,6 +367,9 @@ class _Run:
                     self.context.saw(records)
                 for key in missing:
                     known[key] = grouped.get(key, [])
+            for follow, grouped in zip(follows, followed):
+                if grouped is not None:
+                    self.read_ahead.setdefault(relation_key(follow), {}).update(grouped)
         return knowns
 
     async def related(self, plan: FieldPlan, parents: list) -> list:
@@ -517,7 +570,7 @@ async def execute_plan(plan: OperationPlan, schema: GraphQLSchema, context: Cont
     context.reads_personal_data = True  # both root fields read personal data (PurposeStated)
     if not (purpose and purpose.strip()):
         raise Fallback("purpose")
-    run = _Run(context)
+    run = _Run(context, plan.follows)
     arguments = []
     try:
         for root in plan.roots:

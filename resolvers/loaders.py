@@ -59,6 +59,7 @@ def related(relation: Relation) -> Callable:
     resolve.__name__ = f"resolve_{relation.name}"
     # What the compiled execution path reads to load this field in one statement per level.
     resolve.relation_for = lambda root: relation
+    resolve.relation = relation
     resolve.many = relation.many
     resolve.ministry_only = False
     return resolve

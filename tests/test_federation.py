@@ -140,9 +140,12 @@ def test_one_key_reads_what_several_keys_read(seeded_databases):
                     sa.select(city.tb_allow_pay.c.reg_id).where(city.tb_allow_pay.c.reg_kind == "E")
                     .distinct().order_by(city.tb_allow_pay.c.reg_id).limit(5))]
             assert len(holders) == 5 and len(registrations) == 5
+            async def registrations_of(keys):
+                return (await load_together(sources["city"], CITY_IDENTITY, keys, None))[0]
+
             lookups = [
                 (sources["ministry"], lambda keys: load_related(sources["ministry"], MINISTRY_PERSON, keys, None), holders),
-                (sources["city"], lambda keys: load_together(sources["city"], CITY_IDENTITY, keys, None), holders),
+                (sources["city"], registrations_of, holders),
                 (sources["city"], lambda keys: load_related(sources["city"], city_bindings.ELDERLY_PAYMENTS, keys, None),
                  registrations),
             ]

@@ -520,3 +520,28 @@ def test_cursors_are_sealed(app_client, unified):
         assert not any(cid.encode() in raw for cid in ALL_VALID_IDS)
     tampered = body["data"]["persons"]["pageInfo"]["endCursor"][:-2] + "AA"
     assert query(app_client, token, LIST, {"after": tampered})["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_registrations_and_their_payments_are_read_in_one_statement(app_client, full_token):
+    """A person's elderly and disability registrations and the payments the query asks of them
+    come from one city statement (each registration outer-joined to its own kind's payments)."""
+    counter = StatementCounter(app_client.app)
+    try:
+        body = query(app_client, full_token, """
+          query($id: CitizenId!) { person(citizenId: $id) {
+            elderlyAllowances { benefitId payments { month amount } }
+            disabilityAllowances { benefitId payments { month } } } }""", {"id": BOTH})
+        assert "errors" not in body, body
+        [allowance] = body["data"]["person"]["elderlyAllowances"]
+        # Only the elderly payments of registration 1, in month order, not the disability payment sharing its number.
+        assert [p["month"] for p in allowance["payments"]] == ["2026-08-01", "2026-09-01", "2026-10-01"]
+        assert counter.counts.get("city") == 1, counter.counts
+        counter.reset()
+        # Asked of a registration without payments: none, still from the one statement.
+        body = query(app_client, full_token, """
+          query($id: CitizenId!) { person(citizenId: $id) { elderlyAllowances { benefitId payments { month } } } }""",
+                     {"id": CITY_ONLY})
+        assert body["data"]["person"]["elderlyAllowances"] == [{"benefitId": "E4", "payments": []}], body
+        assert counter.counts.get("city") == 1, counter.counts
+    finally:
+        counter.close()
