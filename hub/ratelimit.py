@@ -403,8 +403,11 @@ class RequestLedger:
         revoked, or its client was refused for its rate this minute. None: ask the store."""
         if jti in self._revoked_seen:
             return TokenRejected("revoked")
+        limited_in = self._limited_in.get(client_id)
+        if limited_in is None:
+            return None
         now = now or _now()
-        if self._limited_in.get(client_id) == _minute(now):
+        if limited_in == _minute(now):
             return RateLimited("requests_per_minute", 60 - now.second)
         return None
 

@@ -1145,3 +1145,61 @@ def test_a_cursor_from_one_app_continues_on_the_other(hub_outside):
     assert [e["node"]["citizenId"] for e in from_edge["data"]["persons"]["edges"]] == \
         [e["node"]["citizenId"] for e in first["data"]["persons"]["edges"][5:9]]
 
+
+
+def test_branches_run_together_and_fail_as_gather_does():
+    """The compiled path's gather: results in order, branches concurrent, a failure reported
+    once (the other branch's failure collected, not left unretrieved), cancellation passed on."""
+    from resolvers.compiled import _gather
+
+    async def value(v, delay=0.0):
+        await asyncio.sleep(delay)
+        return v
+
+    async def fail(message, delay=0.0):
+        await asyncio.sleep(delay)
+        raise ValueError(message)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        unretrieved = []
+        loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+        assert await _gather([]) == []
+        assert await _gather([value(1)]) == [1]
+        assert await _gather([value(1, 0.02), value(2), value(3, 0.01)]) == [1, 2, 3]
+        # Together, not one after another: the first branch waits for what the last one does.
+        ready = asyncio.Event()
+
+        async def waits():
+            await ready.wait()
+            return "waited"
+
+        async def sets():
+            ready.set()
+            return "set"
+
+        assert await asyncio.wait_for(_gather([waits(), sets()]), 5) == ["waited", "set"]
+        with pytest.raises(ValueError, match="last"):
+            await _gather([fail("first", 0.02), fail("last")])
+        await asyncio.sleep(0.05)
+        import gc
+        gc.collect()
+        await asyncio.sleep(0)
+        assert unretrieved == []
+        branch_cancelled = asyncio.Event()
+
+        async def slow():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                branch_cancelled.set()
+                raise
+
+        caller = asyncio.ensure_future(_gather([slow(), value(1, 10)]))
+        await asyncio.sleep(0.01)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        await asyncio.wait_for(branch_cancelled.wait(), 1)
+
+    asyncio.run(run())
