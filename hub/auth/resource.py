@@ -61,8 +61,8 @@ VERIFIED_TOKENS_KEPT = 4096
 class Authenticator:
     def __init__(self, settings: Settings, store: AsyncEngine) -> None:
         self.settings = settings
-        # token -> (the key set it was verified with, its subject); see _verified_subject.
-        self._verified: OrderedDict[str, tuple[KeySet, Subject]] = OrderedDict()
+        # token -> (the key set it was verified with, its subject, its key id); see _verified_subject.
+        self._verified: OrderedDict[str, tuple[KeySet, Subject, str | None]] = OrderedDict()
         self.own_keys = PublishedKeys(store)
         # How a token id is checked against the revoked ones; the running app sets the batched
         # lookup of its RequestLedger, which gives the same answers.
@@ -82,7 +82,9 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise TokenRejected("not a bearer token")
         token = token.strip()
-        kid, issuer = _peek(token)
+        known = self._verified.get(token)
+        # A token verified before: its key id and issuer are known without decoding it again.
+        kid, issuer = (known[2], known[1].issuer) if known is not None else _peek(token)
         if self.external_keys is not None and issuer == self.settings.external_issuer:
             try:
                 keyset = await self.external_keys.keyset(kid)
@@ -98,7 +100,7 @@ class Authenticator:
         subject = self._verified_subject(token, keyset)
         if subject is None:
             subject = check_access_token(token, keyset, issuer=expected_issuer, audience=self.settings.audience)
-            self._verified[token] = (keyset, subject)
+            self._verified[token] = (keyset, subject, kid)
             if len(self._verified) > VERIFIED_TOKENS_KEPT:
                 self._verified.popitem(last=False)
         if check_revocation and await self.revocation_lookup(subject.jti):
@@ -117,7 +119,7 @@ class Authenticator:
         known = self._verified.get(token)
         if known is None:
             return None
-        verified_with, subject = known
+        verified_with, subject, _ = known
         if verified_with is not keyset or int(time.time()) >= subject.expires_at + LEEWAY:
             del self._verified[token]
             return None
