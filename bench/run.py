@@ -576,9 +576,12 @@ def serve_floor(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--config", required=True, help="JSON")
     args = parser.parse_args(argv)
-    # The same server stack the hub runs on (uvicorn with the loop and HTTP parser the project installs).
+    from hub.serving import HTTP_PROTOCOL
+
+    # The same server stack the hub runs on: uvicorn with the loop and HTTP parser the project
+    # installs, and the HTTP protocol `hub serve` gives it (Nagle off, a turn's writes joined).
     uvicorn.run(floor_app(json.loads(args.config)), host="127.0.0.1", port=args.port, workers=1,
-                access_log=False, log_level="warning")
+                http=HTTP_PROTOCOL, access_log=False, log_level="warning")
     return 0
 
 
@@ -1905,7 +1908,7 @@ def notes(report: dict) -> list[str]:
         "per-client limits do not stop the benchmark (their bookkeeping still runs).",
         "The floor is hand-written SQL on the raw drivers, batched per step (never a statement per row), "
         "returning the same rows in the same JSON (orjson), with no GraphQL and no auth; both run on uvicorn "
-        "as installed with the project (no uvloop, no httptools).",
+        "as installed with the project (no uvloop, no httptools), with the HTTP protocol of `hub serve`.",
         "CPU per request is measured from /proc (utime+stime) over the measured window: server = the server's "
         "process tree (all uvicorn workers); DB = the PostgreSQL backends serving the benchmark's own databases "
         "(PostgreSQL's shared background processes and other users' databases excluded; all postgres processes "
