@@ -116,6 +116,7 @@ class SourceSession:
         self._failed: SourceUnavailable | None = None
         self._used = False  # whether the current connection has answered a statement yet
         self._driver = None  # the PostgreSQL driver's connection under self._connection
+        self._autocommit = False  # whether self._connection runs SQLAlchemy's statements without a transaction
         self.statements = 0
 
     async def rows(self, statement: sa.Executable, parameters: dict | None = None, *,
@@ -161,17 +162,23 @@ class SourceSession:
         if self._connection is None:
             self._used = False
             self._driver = None
+            self._autocommit = False
             self._connection = await self.engine.connect()
             if self.engine.dialect.name == "postgresql":
-                # Each statement is its own snapshot under READ COMMITTED anyway; without a
-                # transaction a read costs one round trip instead of BEGIN, SELECT and ROLLBACK.
-                await self._connection.execution_options(isolation_level="AUTOCOMMIT")
                 self._driver = (await self._connection.get_raw_connection()).driver_connection
         self.statements += 1
         ready = prepared(statement, self.engine.dialect) if reused and self._driver is not None else None
         if ready is not None:
+            # The driver runs it outside any transaction: one round trip, its own snapshot.
             rows = await self._driver.fetch(ready.sql, *ready.arguments(parameters))
         else:
+            if self._driver is not None and not self._autocommit:
+                # Each statement is its own snapshot under READ COMMITTED anyway; without a
+                # transaction a read costs one round trip instead of BEGIN, SELECT and ROLLBACK.
+                # Set only when SQLAlchemy runs a statement: setting and resetting it costs more
+                # than the driver's own reads.
+                await self._connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._autocommit = True
             rows = (await self._connection.execute(statement, parameters)).all()
         self._used = True
         return rows
