@@ -23,14 +23,20 @@ from hub.store.tables import audit_head, person_read, rate_window, revoked_token
 
 # Parameters: $1 token ids; $2..$4 persons to record (client, hour, citizen id), in key order;
 # $5..$7 counters (client, window, amount before the new persons), in key order.
+#
+# Rows are locked in the order the parameters give (ORDER BY their position, not by the database's
+# collation), which is the order the general path takes them in, so that two hub processes settling
+# on the two paths cannot deadlock. Every counter is upserted, even one the batch adds nothing to:
+# an upsert returns the latest committed count, where a plain SELECT in this statement would read
+# its snapshot, taken before a concurrent settlement that recorded the same persons committed.
 SETTLE = f"""
 WITH revoked AS (
     SELECT jti FROM {revoked_token.name} WHERE jti = ANY($1::text[])
 ), ins AS (
     INSERT INTO {person_read.name} (client_id, hour, citizen_id)
-    SELECT c, h, i FROM unnest($2::text[], $3::text[], $4::text[]) AS t(c, h, i)
+    SELECT c, h, i FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(c, h, i, n)
     WHERE NOT EXISTS (SELECT 1 FROM revoked)
-    ORDER BY c, h, i
+    ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING client_id, hour, citizen_id
 ), wanted AS (
@@ -44,7 +50,7 @@ WITH revoked AS (
 ), up AS (
     INSERT INTO {rate_window.name} (client_id, "window", count)
     SELECT client_id, "window", amount FROM amounts
-    WHERE amount > 0 AND NOT EXISTS (SELECT 1 FROM revoked)
+    WHERE NOT EXISTS (SELECT 1 FROM revoked)
     ORDER BY position
     ON CONFLICT (client_id, "window") DO UPDATE SET count = {rate_window.name}.count + EXCLUDED.count
     RETURNING client_id, "window", count
@@ -55,9 +61,6 @@ WITH revoked AS (
 SELECT 'r', jti, NULL, NULL, NULL::bigint FROM revoked
 UNION ALL SELECT 'i', client_id, hour, citizen_id, NULL FROM ins
 UNION ALL SELECT 'c', client_id, "window", NULL, count FROM up
-UNION ALL SELECT 'z', r.client_id, r."window", NULL, r.count
-    FROM {rate_window.name} r JOIN amounts a ON a.client_id = r.client_id AND a."window" = r."window"
-    WHERE a.amount = 0
 UNION ALL SELECT 'h', last_hash, NULL, NULL, last_id FROM head
 """
 
@@ -76,7 +79,7 @@ class Settled:
                 self.revoked.add(a)
             elif kind == "i":
                 self.new[(a, b)].add(c)
-            elif kind in ("c", "z"):
+            elif kind == "c":
                 self.counts[(a, b)] = n
             else:
                 self.head = (n, a)

@@ -335,3 +335,51 @@ async def test_settling_on_the_driver_answers_as_the_general_path(store):
         assert on_driver == [True, False]  # the second batch holds a revoked token
     else:
         assert on_driver == []
+
+
+async def test_a_settlement_waiting_on_another_counts_what_that_one_committed(store, monkeypatch):
+    """Two hub processes settle reads of the same persons at once: the second waits on the first's
+    rows and, once the first commits, counts the persons it recorded (a read that adds no person
+    still sees the hour's count as committed, not as it was when its statement began)."""
+    if store.dialect.name != "postgresql":
+        pytest.skip("the settlement on the driver runs on a PostgreSQL store only")
+    from hub import settle_pg
+    from hub.audit import AuditEntry
+    from hub.ratelimit import PersonsTally, RequestTally, Settlement
+
+    client_id, jti, persons = client(), uuid.uuid4().hex, frozenset(ids(1, 2, 3, 4, 5, 6))
+    now = NOW
+
+    def read(number: int) -> Settlement:
+        entry = AuditEntry(kind="read", request_id=f"{client_id}-{number}", client_id=client_id, subject="s",
+                           scopes="ministry:read", purpose="test", operation_name="Q", document_hash=None,
+                           citizen_ids=persons, outcome="ok", occurred_at=now)
+        return Settlement(request=RequestTally(client_id, 100, now, jti),
+                          persons=PersonsTally(client_id, persons, 5, now, jti), entry=entry)
+
+    first_settled, release = asyncio.Event(), asyncio.Event()
+    append = settle_pg.append
+
+    async def held(driver, entries, head):
+        if not first_settled.is_set():
+            first_settled.set()  # the first settlement holds its rows until released
+            await release.wait()
+        return await append(driver, entries, head)
+
+    monkeypatch.setattr(settle_pg, "append", held)
+    first = asyncio.create_task(RequestLedger(store)._settle([read(1)]))
+    await asyncio.wait_for(first_settled.wait(), TIMEOUT)
+    second = asyncio.create_task(RequestLedger(store)._settle([read(2)]))
+    waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+    for _ in range(TIMEOUT * 20):
+        async with store.connect() as connection:
+            if (await connection.execute(waiting)).scalar():
+                break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the second settlement never waited on the first")
+    release.set()
+    refusals = await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
+    assert limits([r for [r] in refusals]) == ["distinct_persons_per_hour"] * 2
+    assert await counter(store, client_id, "p" + now.strftime("h%Y%m%d%H")) == 6
+    assert await persons_recorded(store, client_id) == persons
