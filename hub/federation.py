@@ -398,6 +398,7 @@ async def _read_together(session: SourceSession, relations: tuple[Relation, ...]
     by = max(len(r.target.columns()) for r in relations)  # the key found by, then the relation's position
     child = by + 2  # where a followed relation's columns start
     orders = [None if f is None else _order_positions(f) for f in follows]
+    nulls_first = dialect != "postgresql"
     for chunk in _chunks(unique):
         single = len(chunk) == 1
         statement = relations_statement(relations, districts, dialect, single, follows)
@@ -423,7 +424,7 @@ async def _read_together(session: SourceSession, relations: tuple[Relation, ...]
             follow = follows[position]
             if follow is None:
                 continue
-            rows_of = sorted(children.get(parent, ()), key=lambda r, o=orders[position]: _sort_key(r, o))
+            rows_of = sorted(children.get(parent, ()), key=lambda r, o=orders[position]: _sort_key(r, o, nulls_first))
             followed[position][getattr(record, follow.parent_field)] = [follow.target.to_record(r) for r in rows_of]
     return grouped, followed
 
@@ -434,9 +435,11 @@ def _order_positions(relation: Relation) -> list[int]:
     return [position[c.key] for c in (*relation.order_by, relation.target.key)]
 
 
-def _sort_key(row: tuple, positions: list[int]) -> tuple:
-    # Ascending with NULLs last, as the databases order the relation's own statement.
-    return tuple((row[i] is None, row[i]) for i in positions)
+def _sort_key(row: tuple, positions: list[int], nulls_first: bool) -> tuple:
+    # Ascending, NULLs where the database puts them in the relation's own statement: last on
+    # PostgreSQL, first on SQLite and MariaDB. (The followed relations order by non-null columns
+    # of digits, which every collation orders as Python does.)
+    return tuple(((row[i] is None) != nulls_first, row[i]) for i in positions)
 
 
 async def load_where(

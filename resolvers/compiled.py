@@ -482,13 +482,11 @@ async def _gather(awaitables: list) -> list:
     try:
         last = await awaitables[-1]
         return [*[await task for task in tasks], last]
-    except asyncio.CancelledError:
+    except BaseException as exc:
         for task in tasks:
-            task.cancel()
-        raise
-    except BaseException:
-        for task in tasks:
-            task.add_done_callback(_collected)
+            if isinstance(exc, asyncio.CancelledError):
+                task.cancel()
+            task.add_done_callback(_collected)  # a branch's own error is retrieved, never left unread
         raise
 
 

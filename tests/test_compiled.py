@@ -1201,5 +1201,22 @@ def test_branches_run_together_and_fail_as_gather_does():
         with pytest.raises(asyncio.CancelledError):
             await caller
         await asyncio.wait_for(branch_cancelled.wait(), 1)
+        # A branch that fails as it is cancelled (say, its connection breaks): its error is
+        # retrieved, not left for the loop to report.
+        async def fails_when_cancelled():
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                raise ValueError("while cancelled") from None
+
+        caller = asyncio.ensure_future(_gather([fails_when_cancelled(), value(1, 10)]))
+        await asyncio.sleep(0.01)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        await asyncio.sleep(0.01)
+        gc.collect()
+        await asyncio.sleep(0)
+        assert unretrieved == []
 
     asyncio.run(run())

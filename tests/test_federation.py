@@ -171,3 +171,29 @@ def test_one_key_reads_what_several_keys_read(seeded_databases):
             await databases.dispose()
 
     asyncio.run(check())
+
+
+def test_followed_rows_are_ordered_as_each_database_orders_them(seeded_databases):
+    """Rows read with their parents are put in the order the relation's own statement gives on
+    the same database, NULLs included (first on SQLite and MariaDB, last on PostgreSQL)."""
+    from hub.federation import _sort_key
+
+    values = ["202403", None, "202401", "202402", None]
+    union = " UNION ALL ".join(f"SELECT {'NULL' if v is None else repr(v)} AS v, {n} AS k"
+                               for n, v in enumerate(values))
+
+    async def check():
+        databases = Databases.from_settings(settings_for(seeded_databases.urls))
+        try:
+            for name in ("ministry", "city"):
+                engine = databases[name]
+                async with engine.connect() as connection:
+                    ordered = [tuple(row) for row in await connection.execute(
+                        sa.text(f"SELECT v, k FROM ({union}) AS t ORDER BY v, k"))]
+                rows = [(v, n) for n, v in enumerate(values)]
+                nulls_first = engine.dialect.name != "postgresql"
+                assert sorted(rows, key=lambda r: _sort_key(r, [0, 1], nulls_first)) == ordered, engine.dialect.name
+        finally:
+            await databases.dispose()
+
+    asyncio.run(check())
