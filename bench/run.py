@@ -1539,6 +1539,14 @@ def fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
+def source_db_cpu(cpu: dict) -> float | None:
+    """The agencies' databases' CPU per request (ministry + city; the store left out), when measured."""
+    city = cpu.get("db:city", cpu.get("mariadbd_all"))
+    if "db:ministry" not in cpu or city is None:
+        return None
+    return cpu["db:ministry"] + city
+
+
 def ratio(a, b) -> float | None:
     return a / b if a is not None and b else None
 
@@ -1588,6 +1596,10 @@ def table(report: dict) -> str:
                         by_db.append(f"{r['target'].split(' ')[0]}: " + ", ".join(parts))
                 if by_db:
                     lines.append(f"{'  DB CPU ms/req':<21} " + "; ".join(by_db))
+                sources = [source_db_cpu(r["cpu_ms_per_request"]) for r in rows[-2:]]
+                if len(sources) == 2 and None not in sources:
+                    lines.append(f"{'  sources only':<21} DB CPU/req {fmt(ratio(*sources), 2)} (ministry + city, "
+                                 "without the hub's own store of audit trail and rate counters; informative)")
             lines.append("")
     return "\n".join(lines)
 
