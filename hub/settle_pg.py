@@ -67,7 +67,8 @@ UNION ALL SELECT 'h', last_hash, NULL, NULL, last_id FROM head
 
 class Settled:
     """What SETTLE found: revoked token ids, the persons newly recorded by (client, hour), every
-    counter's count after the batch (a counter with nothing added: its count as it was), the head."""
+    counter's latest committed count with the batch's share added (none for a counter it adds
+    nothing to), the head."""
 
     def __init__(self, rows: Sequence) -> None:
         self.revoked: set[str] = set()
